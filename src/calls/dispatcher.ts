@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { CallEvent } from '../domain/call-event.ts';
+import { maskNumber, type Logger } from '../log/logger.ts';
+import type { ConnectionEvent, TelephonyEvent, TelephonyPort } from '../telephony/port.ts';
+import { initialState, type FlowSettings } from './call-flow.ts';
+import type { CallRegistry } from './call-registry.ts';
+import { CallRunner, type Clock, type EventSink } from './call-runner.ts';
+
+export interface DispatcherDeps {
+  telephony: TelephonyPort;
+  events: EventSink;
+  registry: CallRegistry;
+  clock: Clock;
+  settings: FlowSettings;
+  hotlineNumbers: readonly string[];
+  log: Logger;
+}
+
+/** Dialplan context that plays the apology when Hotline cannot take a call (extensions.conf). */
+const UNAVAILABLE_CONTEXT = 'hotline-unavailable';
+
+/**
+ * Routes telephony events to the one runner that owns each call, creates runners for new
+ * calls, and reconciles with Asterisk after every (re)connect. Also the live-call registry
+ * that shutdown drains.
+ */
+export class Dispatcher {
+  private readonly byChannel = new Map<string, CallRunner>();
+  private accepting = true;
+  private readonly ended = new Set<() => void>();
+
+  private readonly deps: DispatcherDeps;
+
+  constructor(deps: DispatcherDeps) {
+    this.deps = deps;
+  }
+
+  attach(): void {
+    this.deps.telephony.onEvent((e) => this.handle(e));
+    this.deps.telephony.onConnection((e) => void this.onConnection(e));
+  }
+
+  get liveCalls(): number {
+    return this.byChannel.size;
+  }
+
+  private handle(event: TelephonyEvent): void {
+    switch (event.type) {
+      case 'channel.entered':
+        return this.onEntered(event);
+      case 'dtmf.received':
+        return this.byChannel.get(event.channelId)?.send({ type: 'dtmf', digit: event.digit });
+      case 'playback.finished':
+        return this.byChannel.get(event.channelId)?.send({
+          type: 'playback.finished',
+          playbackId: event.playbackId,
+          state: event.state,
+        });
+      case 'channel.hangup_requested':
+        return this.byChannel.get(event.channelId)?.send({ type: 'hungup', cause: causeOf(event.cause) });
+      case 'channel.left':
+        // Usually the call has already ended (our hangup, or the caller's hangup request).
+        return this.byChannel.get(event.channelId)?.send({ type: 'hungup', cause: 'caller_hangup' });
+      case 'endpoint.state_changed':
+        this.deps.log.info(
+          { endpoint: `${event.technology}/${event.resource}`, state: event.state, contactStatus: event.contactStatus },
+          'endpoint state changed',
+        );
+        return;
+    }
+  }
+
+  private onEntered(event: Extract<TelephonyEvent, { type: 'channel.entered' }>): void {
+    const [role = 'inbound', dialed = ''] = event.args;
+    const callId = randomUUID();
+    const log = this.deps.log.child({ callId, caller: maskNumber(event.caller.number), dialed });
+    const runner = new CallRunner(callId, event.channelId, initialState(callId), {
+      telephony: this.deps.telephony,
+      events: this.deps.events,
+      clock: this.deps.clock,
+      settings: this.deps.settings,
+      log,
+      onSeq: (_id, seq) => void this.deps.registry.updateSeq(event.channelId, seq).catch(() => undefined),
+      onEnded: (r) => this.forget(r),
+    });
+    this.byChannel.set(event.channelId, runner);
+    void this.deps.registry.register(event.channelId, callId).catch((err) => log.warn({ err }, 'call registry write failed'));
+    runner.record('call.started', {
+      channelId: event.channelId,
+      caller: event.caller.number,
+      callerName: event.caller.name,
+      dialed,
+      role,
+    });
+    log.info('call started');
+
+    if (!this.accepting) {
+      // Shutting down: the dialplan apologises; the caller is not left in silence.
+      runner.send({ type: 'hungup', cause: 'shutdown' });
+      void this.deps.telephony
+        .continueInDialplan(event.channelId, UNAVAILABLE_CONTEXT, 's')
+        .catch((err) => log.warn({ err }, 'continue to apology failed'));
+      return;
+    }
+    const known = role === 'inbound' && this.deps.hotlineNumbers.includes(dialed);
+    runner.send({ type: 'started', dialed, known });
+  }
+
+  private forget(runner: CallRunner): void {
+    if (this.byChannel.get(runner.channelId) === runner) this.byChannel.delete(runner.channelId);
+    void this.deps.registry.remove(runner.channelId).catch(() => undefined);
+    if (this.byChannel.size === 0) for (const f of this.ended) f();
+  }
+
+  /**
+   * After every (re)connect, Asterisk is the truth about which channels are in our app:
+   * a runner whose channel is gone ended during the outage; a channel without a runner was
+   * left by a previous process (its flow state is lost), so it is closed with a cause.
+   */
+  private async onConnection(e: ConnectionEvent): Promise<void> {
+    if (e.type !== 'connected') return;
+    let inStasis: string[];
+    try {
+      inStasis = await this.deps.telephony.listAppChannels();
+    } catch (err) {
+      this.deps.log.error({ err }, 'reconcile: listing app channels failed');
+      return;
+    }
+    const present = new Set(inStasis);
+    for (const [channelId, runner] of this.byChannel) {
+      if (!present.has(channelId)) runner.send({ type: 'hungup', cause: 'lost_during_outage' });
+    }
+    for (const channelId of inStasis) {
+      if (this.byChannel.has(channelId)) continue;
+      await this.closeOrphan(channelId);
+    }
+    this.deps.log.info({ inStasis: inStasis.length, live: this.byChannel.size }, 'reconciled with Asterisk');
+  }
+
+  private async closeOrphan(channelId: string): Promise<void> {
+    const log = this.deps.log.child({ channelId });
+    const ref = await this.deps.registry.lookup(channelId).catch(() => null);
+    const callId = ref?.callId ?? randomUUID();
+    let seq = ref?.seq ?? 0;
+    const at = this.deps.clock.now().toISOString();
+    const emit = (type: CallEvent['type'], data: Record<string, unknown>) =>
+      this.deps.events.append({ id: randomUUID(), callId, seq: ++seq, type, at, data });
+    if (!ref) emit('call.started', { channelId, recovered: true });
+    emit('call.ended', { cause: 'app_restarted' });
+    log.warn({ callId, known: Boolean(ref) }, 'closing a call left in Stasis by a previous process');
+    await this.deps.telephony.hangup(channelId).catch((err) => log.warn({ err }, 'orphan hangup failed'));
+    await this.deps.registry.remove(channelId).catch(() => undefined);
+  }
+
+  /**
+   * Stops taking calls, waits up to `timeoutMs` for live calls to finish, then hangs up the
+   * rest (recorded with cause 'shutdown').
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    if (this.byChannel.size > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.ended.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        this.ended.add(done);
+      });
+    }
+    const rest = [...this.byChannel.values()];
+    for (const runner of rest) runner.send({ type: 'hungup', cause: 'shutdown' });
+    await Promise.all(rest.map((r) => this.deps.telephony.hangup(r.channelId).catch(() => undefined)));
+    await Promise.all(rest.map((r) => r.whenIdle()));
+  }
+}
+
+/** Q.850 cause 16 is a normal clearing by the caller; others are kept as numbers. */
+function causeOf(cause: number): 'caller_hangup' | `hangup:${number}` {
+  return cause === 16 || cause === 0 ? 'caller_hangup' : `hangup:${cause}`;
+}

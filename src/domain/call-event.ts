@@ -1,0 +1,31 @@
+/**
+ * The append-only record of what happened on a call. `id` is unique so writes are idempotent;
+ * `seq` orders one call's events. Types are past tense; `data` is the type's payload.
+ */
+export type CallEventType =
+  | 'call.started'
+  | 'number.unknown'
+  | 'prompt.played'
+  | 'dtmf'
+  | 'digit.timeout'
+  | 'call.ended';
+
+export interface CallEvent {
+  readonly id: string;
+  readonly callId: string;
+  readonly seq: number;
+  readonly type: CallEventType;
+  /** ISO-8601 timestamp. */
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** Why a call ended, as recorded in call.ended. Asterisk's causes are kept as `hangup:<code>`. */
+export type EndCause =
+  | 'caller_hangup'
+  | 'completed'
+  | 'not_in_service'
+  | 'app_restarted'
+  | 'lost_during_outage'
+  | 'shutdown'
+  | 'error';

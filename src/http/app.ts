@@ -1,0 +1,54 @@
+import Fastify from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Logger } from '../log/logger.ts';
+
+export interface ReadinessChecks {
+  ari(): boolean;
+  postgres(): Promise<boolean>;
+  redis(): Promise<boolean>;
+  migrated(): boolean;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  readiness: ReadinessChecks;
+}
+
+const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
+const ReadyResponse = z.object({
+  ready: z.boolean(),
+  checks: z.object({ ari: z.boolean(), postgres: z.boolean(), redis: z.boolean(), migrations: z.boolean() }),
+});
+
+/** Builds the HTTP app; the caller decides whether and where to listen. */
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 256 * 1024, disableRequestLogging: false }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      return reply.status(500).send({ error: 'internal_error', message: 'internal error' });
+    }
+    return reply.status(status).send({ error: err.validation ? 'validation_failed' : 'bad_request', message: err.message });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'not_found', message: 'no such route' }));
+
+  const started = Date.now();
+  app.get('/health', { schema: { response: { 200: HealthResponse } } }, async () => ({
+    status: 'ok' as const,
+    uptimeSeconds: Math.round((Date.now() - started) / 1000),
+  }));
+
+  app.get('/ready', { schema: { response: { 200: ReadyResponse, 503: ReadyResponse } } }, async (_req, reply) => {
+    const [postgres, redis] = await Promise.all([deps.readiness.postgres(), deps.readiness.redis()]);
+    const checks = { ari: deps.readiness.ari(), postgres, redis, migrations: deps.readiness.migrated() };
+    const ready = Object.values(checks).every(Boolean);
+    return reply.status(ready ? 200 : 503).send({ ready, checks });
+  });
+
+  return app;
+}

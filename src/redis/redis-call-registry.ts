@@ -1,0 +1,43 @@
+import type { CallRecordRef, CallRegistry } from '../calls/call-registry.ts';
+import type { Redis } from './redis.ts';
+
+/** A day is far longer than any call; the TTL only cleans up after a crash. */
+const TTL_SECONDS = 86_400;
+
+export class RedisCallRegistry implements CallRegistry {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = prefix;
+  }
+
+  private key(channelId: string): string {
+    return `${this.prefix}channel:${channelId}`;
+  }
+
+  async register(channelId: string, callId: string): Promise<void> {
+    await this.redis.multi().hset(this.key(channelId), { callId, seq: 0 }).expire(this.key(channelId), TTL_SECONDS).exec();
+  }
+
+  async updateSeq(channelId: string, seq: number): Promise<void> {
+    // HSET only if the call is still registered: a late write must not resurrect a closed call.
+    await this.redis.eval(
+      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'seq', ARGV[1]) end return 1",
+      1,
+      this.key(channelId),
+      String(seq),
+    );
+  }
+
+  async lookup(channelId: string): Promise<CallRecordRef | null> {
+    const h = await this.redis.hgetall(this.key(channelId));
+    if (!h.callId) return null;
+    return { callId: h.callId, seq: Number(h.seq ?? 0) };
+  }
+
+  async remove(channelId: string): Promise<void> {
+    await this.redis.del(this.key(channelId));
+  }
+}
