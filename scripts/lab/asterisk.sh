@@ -5,6 +5,7 @@
 #                            prints its PID. Ports and secrets come from the environment
 #                            (see asterisk-config/render.sh).
 #   asterisk.sh stop NAME    stops it and keeps its log in $AST_LOG_KEEP (if set).
+#   asterisk.sh kill NAME    kill -9: a crash, as tests of outages need.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cmd=${1:?start|stop}; name=${2:-dev}
@@ -41,15 +42,15 @@ start)
   tail -50 "$root$logdir/messages.log" >&2 || true
   die "ARI did not answer at $url within 30 s"
   ;;
-stop)
+stop|kill)
   if [ -f "$pidfile" ]; then
     pid=$(cat "$pidfile")
-    kill "$pid" 2>/dev/null || true
+    if [ "$cmd" = kill ]; then kill -9 "$pid" 2>/dev/null || true; else kill "$pid" 2>/dev/null || true; fi
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$pidfile"
   fi
   if [ -n "${AST_LOG_KEEP:-}" ]; then mkdir -p "$AST_LOG_KEEP"; cp "$root$logdir"/*.log "$AST_LOG_KEEP"/ 2>/dev/null || true; fi
   ;;
-*) die "usage: asterisk.sh start|stop NAME" ;;
+*) die "usage: asterisk.sh start|stop|kill NAME" ;;
 esac

@@ -20,8 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw new Error(`no Asterisk chroot at ${chroot}: run scripts/lab/provision.sh (npm test does)`);
   }
   const name = `vitest-${process.pid}`;
-  const env = {
-    ...process.env,
+  const labEnv = {
     ARI_PORT: process.env.TEST_ARI_PORT ?? '28088',
     SIP_PORT: process.env.TEST_SIP_PORT ?? '25060',
     RTP_START: '30000',
@@ -32,6 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     AGENT_PASSWORD: randomBytes(12).toString('hex'),
     TRUNK_MATCH: '127.0.0.2',
   };
+  const env = { ...process.env, ...labEnv };
   const run = (cmd: 'start' | 'stop', extra: Record<string, string> = {}) =>
     execFileSync('bash', [join(repo, 'scripts/lab/asterisk.sh'), cmd, name], {
       env: { ...env, ...extra },
@@ -48,6 +48,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     agentPassword: env.AGENT_PASSWORD,
     sipPort: Number(env.SIP_PORT),
     logFile: join(chroot, `var/log/hotline-${name}/messages.log`),
+    labName: name,
+    labEnv,
   });
   return async () => {
     run('stop', { AST_LOG_KEEP: join(repo, 'test-artifacts/asterisk') });

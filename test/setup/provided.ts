@@ -13,6 +13,9 @@ declare module 'vitest' {
       agentPassword: string;
       sipPort: number;
       logFile: string;
+      /** Lab instance name and environment, for tests that stop and restart Asterisk. */
+      labName: string;
+      labEnv: Record<string, string>;
     };
   }
 }

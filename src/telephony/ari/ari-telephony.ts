@@ -211,7 +211,11 @@ export class AriTelephony implements TelephonyPort {
         return;
       }
       this.awaitingPong = true;
-      client.ping();
+      try {
+        client.ping();
+      } catch {
+        // ws throws when the socket is not open; the next tick treats it as unanswered.
+      }
     }, this.opts.pingIntervalMs);
     this.pingTimer.unref();
   }
