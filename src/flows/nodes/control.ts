@@ -1,0 +1,46 @@
+import { end, isCurrentPlayback, play, record, type NodeHandler } from '../runtime.ts';
+
+/** Runs another flow and comes back to `next` when it reaches a `return` node. */
+export const subflowNode: NodeHandler<'subflow'> = {
+  enter(s, node, ctx) {
+    const sub = ctx.flows.active(node.flow);
+    if (!sub) {
+      record(ctx, 'flow.error', { node: s.node, error: `flow ${node.flow} is not loaded` });
+      return end(s, ctx, 'error', true);
+    }
+    return ctx.enterFlow({ ...s, stack: [...s.stack, { flowId: s.flowId, version: s.version, next: node.next }] }, sub);
+  },
+};
+
+/** Back to the caller of this subflow; at the top level it ends the call. */
+export const returnNode: NodeHandler<'return'> = {
+  enter(s, _node, ctx) {
+    const frame = s.stack.at(-1);
+    if (!frame) return end(s, ctx, 'completed', true);
+    const back = { ...s, stack: s.stack.slice(0, -1), flowId: frame.flowId, version: frame.version };
+    return ctx.goTo(back, frame.next);
+  },
+};
+
+/** Continues in another flow for good. */
+export const gotoNode: NodeHandler<'goto'> = {
+  enter(s, node, ctx) {
+    const target = ctx.flows.active(node.flow);
+    if (!target) {
+      record(ctx, 'flow.error', { node: s.node, error: `flow ${node.flow} is not loaded` });
+      return end(s, ctx, 'error', true);
+    }
+    return ctx.enterFlow(s, target);
+  },
+};
+
+export const hangupNode: NodeHandler<'hangup'> = {
+  enter(s, node, ctx) {
+    if (node.prompts) return play(s, ctx, node.prompts, 'hangup');
+    return end(s, ctx, node.reason, true);
+  },
+  input(s, node, input, ctx) {
+    if (isCurrentPlayback(s, input)) return end(s, ctx, node.reason, true);
+    return s;
+  },
+};

@@ -1,0 +1,70 @@
+import type { CallEventType } from '../domain/call-event.ts';
+import type { Flow, FlowNode, NodeOf } from './schema.ts';
+import type { FlowCommand, FlowInput, FlowResolver, FlowState } from './state.ts';
+import { fill } from './templates.ts';
+
+/** Everything a node handler may use. `out` collects the step's commands in order. */
+export interface Ctx {
+  readonly flows: FlowResolver;
+  readonly now: Date;
+  readonly out: FlowCommand[];
+  /** Enters a node of the current flow (records it, runs its handler). */
+  goTo(s: FlowState, node: string): FlowState;
+  /** Switches to another flow's start node. */
+  enterFlow(s: FlowState, flow: Flow): FlowState;
+}
+
+export interface NodeHandler<T extends FlowNode['type']> {
+  enter(s: FlowState, node: NodeOf<T>, ctx: Ctx): FlowState;
+  /** Inputs other than hang-up, which the interpreter handles for every node. */
+  input?(s: FlowState, node: NodeOf<T>, input: FlowInput, ctx: Ctx): FlowState;
+}
+
+export function record(ctx: Ctx, event: CallEventType, data: Record<string, unknown>): void {
+  ctx.out.push({ type: 'RecordEvent', event, data });
+}
+
+/** Resolves `prompt:<name>` for the call's language and fills templates in the rest. */
+export function resolveMedia(s: FlowState, media: readonly string[]): string[] {
+  return media.map((m) => (m.startsWith('prompt:') ? `sound:hotline/${s.language}/${m.slice(7)}` : fill(m, s.vars)));
+}
+
+export function nextId(s: FlowState, kind: string): [FlowState, string] {
+  const seq = s.seq + 1;
+  return [{ ...s, seq }, `${s.callId}:${kind}${seq}:${s.node}`];
+}
+
+export function play(s: FlowState, ctx: Ctx, media: readonly string[], then: 'advance' | 'listen' | 'record' | 'transfer' | 'hangup'): FlowState {
+  const [s2, playbackId] = nextId(s, 'pb');
+  ctx.out.push({ type: 'PlayPrompt', playbackId, media: resolveMedia(s2, media) });
+  return { ...s2, phase: { kind: 'playing', playbackId, then } };
+}
+
+export function listen(s: FlowState, ctx: Ctx, ms: number): FlowState {
+  const [s2, timer] = nextId(s, 't');
+  ctx.out.push({ type: 'StartTimer', name: timer, ms });
+  return { ...s2, phase: { kind: 'listening', timer } };
+}
+
+/** Stops whatever the node was doing (prompt, timer) before it moves on. */
+export function settle(s: FlowState, ctx: Ctx): FlowState {
+  if (s.phase.kind === 'playing') ctx.out.push({ type: 'StopPlayback', playbackId: s.phase.playbackId });
+  if (s.phase.kind === 'listening') ctx.out.push({ type: 'CancelTimer', name: s.phase.timer });
+  return { ...s, phase: { kind: 'idle' } };
+}
+
+/** Ends the call: records call.ended once, hangs up unless the caller already has. */
+export function end(s: FlowState, ctx: Ctx, cause: string, hangup: boolean): FlowState {
+  const settled = settle(s, ctx);
+  if (hangup) ctx.out.push({ type: 'Hangup' });
+  record(ctx, 'call.ended', { cause, node: s.node, flow: s.flowId, version: s.version });
+  return { ...settled, phase: { kind: 'ended' } };
+}
+
+export function isCurrentPlayback(s: FlowState, input: FlowInput): boolean {
+  return input.type === 'playback.finished' && s.phase.kind === 'playing' && s.phase.playbackId === input.playbackId;
+}
+
+export function isCurrentTimer(s: FlowState, input: FlowInput): boolean {
+  return input.type === 'timer.fired' && s.phase.kind === 'listening' && s.phase.timer === input.name;
+}

@@ -1,0 +1,149 @@
+import type { z } from 'zod';
+import type { FlowCatalog } from './catalog.ts';
+import { FlowSchema, LANGUAGES, type Flow, type FlowNode } from './schema.ts';
+import { outgoing, waitsForCaller } from './graph.ts';
+
+export interface FlowError {
+  /** JSON path into the flow document, e.g. `nodes.main_menu.options.1`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type Validation = { ok: true; flow: Flow } | { ok: false; errors: FlowError[] };
+
+/**
+ * Validates a flow document completely: its shape (zod, with JSON paths) and then every
+ * reference and property that a schema cannot express. Returns all errors at once.
+ */
+export function validateFlow(doc: unknown, catalog: FlowCatalog): Validation {
+  const parsed = FlowSchema.safeParse(doc);
+  if (!parsed.success) return { ok: false, errors: zodErrors(parsed.error) };
+  const flow = parsed.data;
+  const errors = [...checkReferences(flow, catalog), ...checkGraph(flow)];
+  return errors.length ? { ok: false, errors } : { ok: true, flow };
+}
+
+export function zodErrors(error: z.ZodError): FlowError[] {
+  const out: FlowError[] = [];
+  for (const issue of error.issues) {
+    // A discriminated union reports the branch errors of the chosen type; keep them precise.
+    out.push({ path: issue.path.map(String).join('.') || '(root)', message: issue.message });
+  }
+  return out;
+}
+
+function checkReferences(flow: Flow, catalog: FlowCatalog): FlowError[] {
+  const errors: FlowError[] = [];
+  const names = new Set(Object.keys(flow.nodes));
+  if (!names.has(flow.start)) errors.push({ path: 'start', message: `start node "${flow.start}" does not exist` });
+
+  for (const [name, node] of Object.entries(flow.nodes)) {
+    const at = `nodes.${name}`;
+    for (const edge of outgoing(node)) {
+      if (!names.has(edge.to)) errors.push({ path: `${at}.${edge.field}`, message: `next node "${edge.to}" does not exist` });
+    }
+    for (const { field, media } of mediaOf(node)) {
+      const m = /^prompt:(.+)$/.exec(media);
+      if (m) {
+        const prompt = catalog.prompts.get(m[1]!);
+        if (!prompt) errors.push({ path: `${at}.${field}`, message: `prompt "${m[1]}" is not in the prompt catalog` });
+        else
+          for (const lang of LANGUAGES)
+            if (!prompt[lang]) errors.push({ path: `${at}.${field}`, message: `prompt "${m[1]}" has no ${lang} version` });
+      }
+      if (!templateOk(media)) errors.push({ path: `${at}.${field}`, message: 'templates are {{variable}} with a variable name inside' });
+    }
+    switch (node.type) {
+      case 'queue': {
+        const q = catalog.queues.get(node.queue);
+        if (!q) errors.push({ path: `${at}.queue`, message: `unknown queue "${node.queue}"` });
+        node.skills.forEach((s, i) => {
+          if (!catalog.skills.has(s)) errors.push({ path: `${at}.skills.${i}`, message: `unknown skill "${s}"` });
+        });
+        break;
+      }
+      case 'http':
+        if (!catalog.services.has(node.service)) errors.push({ path: `${at}.service`, message: `unknown http service "${node.service}" (configure HTTP_SERVICES)` });
+        if (!templateOk(node.path)) errors.push({ path: `${at}.path`, message: 'templates are {{variable}} with a variable name inside' });
+        break;
+      case 'subflow':
+      case 'goto':
+        if (node.flow === flow.id) errors.push({ path: `${at}.flow`, message: `a flow cannot ${node.type} into itself` });
+        else if (!catalog.flowIds.has(node.flow)) errors.push({ path: `${at}.flow`, message: `unknown flow "${node.flow}"` });
+        break;
+      case 'gather':
+        if (node.minDigits > node.maxDigits) errors.push({ path: `${at}.minDigits`, message: 'minDigits is larger than maxDigits' });
+        break;
+      case 'schedule':
+        for (const [day, ranges] of Object.entries({ ...node.weekly, ...node.special })) {
+          (ranges ?? []).forEach(([from, to], i) => {
+            const where = day in node.special ? `special.${day}` : `weekly.${day}`;
+            if (from >= to) errors.push({ path: `${at}.${where}.${i}`, message: `opening ${from} is not before closing ${to}` });
+          });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return errors;
+}
+
+/** Unreachable nodes, and loops that can spin without waiting for the caller. */
+function checkGraph(flow: Flow): FlowError[] {
+  const errors: FlowError[] = [];
+  const nodes = flow.nodes;
+  if (!(flow.start in nodes)) return errors;
+
+  const seen = new Set<string>([flow.start]);
+  const todo = [flow.start];
+  while (todo.length) {
+    const n = nodes[todo.pop()!];
+    if (!n) continue;
+    for (const e of outgoing(n)) if (e.to in nodes && !seen.has(e.to)) (seen.add(e.to), todo.push(e.to));
+  }
+  for (const name of Object.keys(nodes)) {
+    if (!seen.has(name)) errors.push({ path: `nodes.${name}`, message: `node "${name}" is unreachable from start "${flow.start}"` });
+  }
+
+  // A cycle among edges out of nodes that do not wait for the caller spins forever.
+  const color = new Map<string, 'grey' | 'black'>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (name: string): void => {
+    color.set(name, 'grey');
+    stack.push(name);
+    const node = nodes[name]!;
+    if (!waitsForCaller(node)) {
+      for (const e of outgoing(node)) {
+        if (!(e.to in nodes)) continue;
+        const c = color.get(e.to);
+        if (c === 'grey') {
+          const cycle = [...stack.slice(stack.indexOf(e.to)), e.to];
+          const key = [...cycle].sort().join(',');
+          if (!reported.has(key)) {
+            reported.add(key);
+            errors.push({ path: `nodes.${e.to}`, message: `loop without caller input: ${cycle.join(' -> ')}` });
+          }
+        } else if (!c) visit(e.to);
+      }
+    }
+    stack.pop();
+    color.set(name, 'black');
+  };
+  for (const name of Object.keys(nodes)) if (!color.has(name)) visit(name);
+  return errors;
+}
+
+function mediaOf(node: FlowNode): Array<{ field: string; media: string }> {
+  const out: Array<{ field: string; media: string }> = [];
+  const add = (field: string, list: readonly string[] | undefined) => list?.forEach((media, i) => out.push({ field: `${field}.${i}`, media }));
+  if ('prompts' in node) add('prompts', node.prompts);
+  if ('invalidPrompts' in node) add('invalidPrompts', node.invalidPrompts);
+  if ('noInputPrompts' in node) add('noInputPrompts', node.noInputPrompts);
+  return out;
+}
+
+function templateOk(s: string): boolean {
+  return s.replace(/\{\{[a-z][a-zA-Z0-9_]*\}\}/g, '').search(/[{}]/) === -1;
+}
