@@ -13,7 +13,7 @@ mkdir -p "$dest"
 : "${AST_LOG_DIR:=/var/log/asterisk}"
 : "${ARI_BIND:=127.0.0.1}" "${ARI_PORT:=8088}" "${ARI_USER:=hotline}" "${ARI_APP:=hotline}"
 : "${SIP_BIND:=127.0.0.1}" "${SIP_PORT:=5060}" "${SIP_EXTERNAL:=}"
-: "${RTP_START:=10000}" "${RTP_END:=20000}" "${TRUNK_MATCH:=127.0.0.2}"
+: "${RTP_START:=10000}" "${RTP_END:=20000}" "${TRUNK_MATCH:=127.0.0.2}" "${TRUNK_CONTACT:=sip:127.0.0.2:5060}"
 # Escape characters that are special in a sed replacement.
 esc() { printf '%s' "$1" | sed -e 's/[\/&|]/\\&/g'; }
 for f in "$src"/*.conf; do
@@ -26,7 +26,7 @@ for f in "$src"/*.conf; do
       -e "s|@SIP_BIND@|$(esc "$SIP_BIND")|g" -e "s|@SIP_PORT@|$(esc "$SIP_PORT")|g" \
       -e "s|@SIP_EXTERNAL@|$(esc "$SIP_EXTERNAL")|g" \
       -e "s|@RTP_START@|$(esc "$RTP_START")|g" -e "s|@RTP_END@|$(esc "$RTP_END")|g" \
-      -e "s|@TRUNK_MATCH@|$(esc "$TRUNK_MATCH")|g" \
+      -e "s|@TRUNK_MATCH@|$(esc "$TRUNK_MATCH")|g" -e "s|@TRUNK_CONTACT@|$(esc "$TRUNK_CONTACT")|g" \
       -e "s|@AGENT_PASSWORD@|$(esc "$AGENT_PASSWORD")|g" \
       "$f" > "$dest/$(basename "$f")"
 done

@@ -1,66 +1,94 @@
-import { defaultPrompts } from './calls/call-flow.ts';
-import { systemClock } from './calls/call-runner.ts';
 import { Dispatcher } from './calls/dispatcher.ts';
+import { clockStartingAt, systemClock } from './calls/call-runner.ts';
 import type { Config } from './config/config.ts';
+import { buildDemoCrm } from './demo/demo-crm.ts';
+import { FlowRepository } from './flows/flow-repository.ts';
+import { loadFlowDir } from './flows/loader.ts';
 import { buildApp } from './http/app.ts';
+import { TokenAuth } from './http/auth.ts';
+import { HttpServices } from './integrations/http-services.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { createPool, pingPostgres } from './records/db.ts';
 import { EventStore } from './records/event-store.ts';
 import { EventWriter } from './records/event-writer.ts';
+import { FlowStore } from './records/flow-store.ts';
 import { migrate } from './records/migrate.ts';
 import { RedisCallRegistry } from './redis/redis-call-registry.ts';
 import { createRedis } from './redis/redis.ts';
+import { LogSmsSender, WebhookSmsSender } from './sms/senders.ts';
+import { SmsQueue, startSmsWorker } from './sms/sms-queue.ts';
 import { AriTelephony } from './telephony/ari/ari-telephony.ts';
 
 export interface Hotline {
   readonly app: Awaited<ReturnType<typeof buildApp>>;
   readonly log: Logger;
+  /** Starts listening: the API and, in development, the demo CRM. */
+  listen(): Promise<void>;
   /** Graceful stop: no new calls, drain live ones, flush events, close in reverse order. */
   shutdown(reason: string): Promise<void>;
 }
 
+export class FlowsInvalidError extends Error {}
+
 /**
  * The composition root: builds every part from one Config and wires them by constructor.
- * Nothing here blocks on Postgres or Asterisk being up: both are retried in the background
- * and /ready tells when everything is there.
+ * Invalid flow files stop startup (nothing broken goes live). Nothing here blocks on
+ * Postgres or Asterisk: both are retried in the background and /ready tells when all is up.
  */
 export async function startHotline(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Hotline> {
+  const http = new HttpServices(config.httpServices);
+  const bundle = await loadFlowDir(config.flowsDir, http.names());
+  if (bundle.problems.length) {
+    const lines = bundle.problems.flatMap((p) => p.errors.map((e) => `${p.file}: ${e.path}: ${e.message}`));
+    throw new FlowsInvalidError(`invalid flows in ${config.flowsDir}:\n  ${lines.join('\n  ')}`);
+  }
+  const flows = new FlowRepository(bundle);
+  const auth = new TokenAuth(config.apiTokens);
+
   const pool = createPool(config.databaseUrl, (err) => log.warn({ err: err.message }, 'postgres idle client error'));
   const redis = createRedis(config.redis.url);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  const sms = new SmsQueue(config.redis.url, config.redis.prefix);
+  const smsWorker = startSmsWorker(
+    config.redis.url,
+    config.redis.prefix,
+    config.sms.sender === 'webhook' ? new WebhookSmsSender(config.sms.webhookUrl!) : new LogSmsSender(log.child({ part: 'sms' })),
+    log,
+  );
 
   const store = new EventStore(pool);
+  const flowStore = new FlowStore(pool);
   const writer = new EventWriter(store, log.child({ part: 'event-writer' }), { batchSize: 500, retryBaseMs: 250, retryMaxMs: 5_000 });
   let migrated = false;
   let stopping = false;
-  const migrateUntilDone = async (attempt = 0): Promise<void> => {
+  const prepareDatabase = async (attempt = 0): Promise<void> => {
     if (stopping) return;
     try {
       if (config.migrateOnStart) {
         const applied = await migrate(pool);
         if (applied.length) log.info({ applied }, 'migrations applied');
       }
+      const { conflicts } = await flows.sync(flowStore);
+      for (const c of conflicts) log.error(c);
       migrated = true;
       writer.start();
     } catch (err) {
       const delay = Math.min(5_000, 250 * 2 ** attempt);
-      log.warn({ err: (err as Error).message, retryInMs: delay }, 'postgres not ready; retrying migrations');
-      setTimeout(() => void migrateUntilDone(attempt + 1), delay).unref();
+      log.warn({ err: (err as Error).message, retryInMs: delay }, 'postgres not ready; retrying');
+      setTimeout(() => void prepareDatabase(attempt + 1), delay).unref();
     }
   };
-  void migrateUntilDone();
+  void prepareDatabase();
 
-  const telephony = new AriTelephony(
-    { ...config.ari, subscriptions: ['endpoint:PJSIP'] },
-    log.child({ part: 'ari' }),
-  );
+  const telephony = new AriTelephony({ ...config.ari, subscriptions: ['endpoint:PJSIP'] }, log.child({ part: 'ari' }));
   const dispatcher = new Dispatcher({
     telephony,
     events: writer,
     registry: new RedisCallRegistry(redis, config.redis.prefix),
-    clock: systemClock,
-    settings: { ...defaultPrompts, digitTimeoutMs: config.digitTimeoutMs },
-    hotlineNumbers: config.hotlineNumbers,
+    clock: config.clockFixedAt ? clockStartingAt(config.clockFixedAt) : systemClock,
+    flows,
+    http,
+    sms,
     log,
   });
   dispatcher.attach();
@@ -74,11 +102,17 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       redis: async () => (await redis.ping().catch(() => null)) === 'PONG',
       migrated: () => migrated && writer.healthy,
     },
+    flows: { flows, store: flowStore, auth },
   });
+  const demoCrm = config.demoCrm ? buildDemoCrm() : null;
 
   return {
     app,
     log,
+    async listen() {
+      await app.listen({ host: config.http.host, port: config.http.port });
+      if (demoCrm && config.demoCrm) await demoCrm.listen({ host: '127.0.0.1', port: config.demoCrm.port });
+    },
     async shutdown(reason) {
       if (stopping) return;
       stopping = true;
@@ -88,6 +122,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       await telephony.stop();
       const flushed = await writer.drain(config.shutdownDrainMs);
       if (!flushed) log.error({ pending: writer.pending }, 'shutdown with unwritten events');
+      await demoCrm?.close();
+      await smsWorker.close();
+      await sms.close();
       redis.disconnect();
       await pool.end();
       log.info('stopped');

@@ -20,6 +20,19 @@ prepare_chroot() {
   printf '127.0.0.1 localhost %s\n::1 localhost\n' "$(hostname)" | as_root tee "$root/etc/hosts" >/dev/null
   echo 'hosts: files' | as_root tee "$root/etc/nsswitch.conf" >/dev/null
   echo 'nameserver 127.0.0.1' | as_root tee "$root/etc/resolv.conf" >/dev/null
+  # IVR prompts: sound:hotline/<lang>/<name> resolves under Asterisk's sounds dir. The folder
+  # is replaced whole, so renamed or removed prompts do not linger, but only when the cache
+  # changed: other Asterisks in this chroot may be playing from it right now.
+  local sounds dst=$root/usr/share/asterisk/sounds/hotline
+  sounds=$("$REPO_ROOT/scripts/lab/prompts.sh")
+  if [ "$(cat "$dst/.source" 2>/dev/null)" != "$sounds" ]; then
+    as_root mkdir -p "$(dirname "$dst")"
+    as_root rm -rf "$dst.new"
+    as_root cp -r "$sounds/hotline" "$dst.new"
+    echo "$sounds" | as_root tee "$dst.new/.source" >/dev/null
+    as_root rm -rf "$dst"
+    as_root mv "$dst.new" "$dst"
+  fi
 }
 
 case "$cmd" in

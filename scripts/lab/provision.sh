@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the no-Docker start need, reusing whatever is already there:
-# SIPp, baresip, a cached Debian sid chroot with Asterisk 22, and Postgres/Redis when neither
-# they nor a Docker engine answer. Idempotent; a warm run takes about a second.
+# SIPp, baresip, espeak-ng and sox, a cached Debian sid chroot with Asterisk 22, the IVR
+# prompt WAVs, and Postgres/Redis when neither they nor a Docker engine answer. Idempotent;
+# a warm run takes about a second.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -9,6 +10,9 @@ need_pkgs=()
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v sipp >/dev/null || need_pkgs+=(sip-tester)
 command -v baresip >/dev/null || need_pkgs+=(baresip-core)
+# Text-to-speech for the IVR prompts (scripts/lab/prompts.sh).
+command -v espeak-ng >/dev/null || need_pkgs+=(espeak-ng)
+command -v sox >/dev/null || need_pkgs+=(sox)
 command -v debootstrap >/dev/null || [ -x "$ASTERISK_CHROOT/usr/sbin/asterisk" ] || need_pkgs+=(debootstrap)
 
 docker_up() { command -v docker >/dev/null && timeout 2 docker info >/dev/null 2>&1; }
@@ -62,4 +66,6 @@ if ! chroot "$ASTERISK_CHROOT" asterisk -V >/dev/null 2>&1 || [ "$(cat "$marker"
   as_root rm -rf "$ASTERISK_CHROOT"
   as_root mv "$tmp" "$ASTERISK_CHROOT"
 fi
-log "ready: $(chroot "$ASTERISK_CHROOT" asterisk -V), $(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -1), baresip $(dpkg-query -W -f='${Version}' baresip-core 2>/dev/null)"
+# Warm the prompt cache now, so asterisk.sh start only copies it.
+sounds=$("$REPO_ROOT/scripts/lab/prompts.sh")
+log "ready: $(chroot "$ASTERISK_CHROOT" asterisk -V), $(sipp -v 2>/dev/null | grep -o 'SIPp v[0-9.]*' | head -1), baresip $(dpkg-query -W -f='${Version}' baresip-core 2>/dev/null), prompts in $sounds"

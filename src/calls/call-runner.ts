@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { CallEvent, CallEventType } from '../domain/call-event.ts';
+import { step } from '../flows/interpreter.ts';
+import type { FlowCommand, FlowInput, FlowResolver, FlowState } from '../flows/state.ts';
+import type { HttpServicesPort } from '../integrations/http-services.ts';
 import type { Logger } from '../log/logger.ts';
+import type { SmsRequests } from '../sms/sms.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
 import { ChannelGoneError } from '../telephony/port.ts';
-import { step, type CallInput, type CallState, type Command, type FlowSettings } from './call-flow.ts';
 
 export interface Clock {
   now(): Date;
@@ -18,6 +21,12 @@ export const systemClock: Clock = {
   },
 };
 
+/** A clock that starts at `at` and runs at normal speed: business hours tests and demos. */
+export function clockStartingAt(at: Date): Clock {
+  const offset = at.getTime() - Date.now();
+  return { ...systemClock, now: () => new Date(Date.now() + offset) };
+}
+
 export interface EventSink {
   append(event: CallEvent): void;
 }
@@ -26,33 +35,37 @@ export interface RunnerDeps {
   telephony: TelephonyPort;
   events: EventSink;
   clock: Clock;
-  settings: FlowSettings;
+  flows: FlowResolver;
+  http: HttpServicesPort;
+  sms: SmsRequests;
   log: Logger;
   /** Called once the call has ended and every command ran. */
   onEnded(runner: CallRunner): void;
   /** Persists what a restarted app needs to close this call (see call-registry). */
-  onSeq(callId: string, seq: number): void;
+  onSeq(seq: number): void;
 }
+
+/** Dialplan context that dials a transfer target out of the trunk (extensions.conf). */
+const TRANSFER_CONTEXT = 'hotline-transfer';
 
 /**
  * The single owner of one call. Inputs queue in a mailbox and are processed one at a time:
- * the pure flow decides, this runner executes the commands in order, and every outcome comes
- * back as a new input — never as a callback into the flow.
+ * the pure interpreter decides, this runner executes the commands in order, and every
+ * outcome (a finished playback, an HTTP answer, a timer) comes back as a new input.
  */
 export class CallRunner {
-  private state: CallState;
+  readonly callId: string;
+  readonly channelId: string;
+  private state: FlowState;
   private seq = 0;
-  private readonly mailbox: CallInput[] = [];
+  private readonly deps: RunnerDeps;
+  private readonly mailbox: FlowInput[] = [];
   private draining = false;
   private readonly timers = new Map<string, { cancel(): void }>();
   private idle: Promise<void> = Promise.resolve();
   private resolveIdle: (() => void) | null = null;
 
-  readonly callId: string;
-  readonly channelId: string;
-  private readonly deps: RunnerDeps;
-
-  constructor(callId: string, channelId: string, initial: CallState, deps: RunnerDeps) {
+  constructor(callId: string, channelId: string, initial: FlowState, deps: RunnerDeps) {
     this.callId = callId;
     this.channelId = channelId;
     this.state = initial;
@@ -60,24 +73,17 @@ export class CallRunner {
   }
 
   get ended(): boolean {
-    return this.state.phase === 'ended';
+    return this.state.phase.kind === 'ended';
   }
 
   /** Records an event that is not a flow decision (call.started, facts from the dispatcher). */
   record(type: CallEventType, data: Record<string, unknown>): void {
     this.seq += 1;
-    this.deps.events.append({
-      id: randomUUID(),
-      callId: this.callId,
-      seq: this.seq,
-      type,
-      at: this.deps.clock.now().toISOString(),
-      data,
-    });
-    this.deps.onSeq(this.callId, this.seq);
+    this.deps.events.append({ id: randomUUID(), callId: this.callId, seq: this.seq, type, at: this.deps.clock.now().toISOString(), data });
+    this.deps.onSeq(this.seq);
   }
 
-  send(input: CallInput): void {
+  send(input: FlowInput): void {
     this.mailbox.push(input);
     if (!this.draining) {
       this.draining = true;
@@ -94,10 +100,22 @@ export class CallRunner {
   private async drain(): Promise<void> {
     try {
       for (let input = this.mailbox.shift(); input; input = this.mailbox.shift()) {
-        const result = step(this.state, input, this.deps.settings);
         const wasEnded = this.ended;
-        this.state = result.state;
-        for (const cmd of result.commands) await this.execute(cmd);
+        let result;
+        try {
+          result = step(this.deps.flows, this.state, input, this.deps.clock.now());
+        } catch (err) {
+          // The interpreter is tested never to throw; if it does, end the call rather than wedge it.
+          this.deps.log.error({ err, input: input.type }, 'interpreter threw');
+          this.record('call.ended', { cause: 'error', node: this.state.node });
+          this.state = { ...this.state, phase: { kind: 'ended' } };
+          await this.deps.telephony.hangup(this.channelId).catch(() => undefined);
+          result = null;
+        }
+        if (result) {
+          this.state = result.state;
+          for (const cmd of result.commands) await this.execute(cmd);
+        }
         if (!wasEnded && this.ended) {
           this.cancelTimers();
           this.deps.onEnded(this);
@@ -109,7 +127,7 @@ export class CallRunner {
     }
   }
 
-  private async execute(cmd: Command): Promise<void> {
+  private async execute(cmd: FlowCommand): Promise<void> {
     const { telephony } = this.deps;
     try {
       switch (cmd.type) {
@@ -121,6 +139,10 @@ export class CallRunner {
           return await telephony.stopPlayback(cmd.playbackId);
         case 'Hangup':
           return await telephony.hangup(this.channelId);
+        case 'Transfer':
+          return await telephony.continueInDialplan(this.channelId, TRANSFER_CONTEXT, cmd.number);
+        case 'RecordMessage':
+          return await telephony.record(this.channelId, cmd.name, cmd.maxSeconds);
         case 'StartTimer': {
           this.timers.get(cmd.name)?.cancel();
           const t = this.deps.clock.setTimeout(() => {
@@ -134,6 +156,20 @@ export class CallRunner {
           this.timers.get(cmd.name)?.cancel();
           this.timers.delete(cmd.name);
           return;
+        case 'HttpRequest':
+          // Not awaited: the answer is a new input, and the mailbox keeps taking keys meanwhile.
+          void this.deps.http.request(cmd.service, cmd.path, cmd.timeoutMs).then((r) =>
+            this.send({ type: 'http.result', requestId: cmd.requestId, ok: r.ok, status: r.status, body: r.body }),
+          );
+          return;
+        case 'SendSms':
+          return await this.deps.sms.request({
+            id: `${this.callId}:${this.seq + 1}`,
+            callId: this.callId,
+            to: cmd.to,
+            template: cmd.template,
+            variables: cmd.variables,
+          });
         case 'RecordEvent':
           return this.record(cmd.event, cmd.data);
       }
@@ -143,7 +179,7 @@ export class CallRunner {
         this.deps.log.debug({ command: cmd.type }, 'channel gone during command');
         return;
       }
-      this.deps.log.error({ err, command: cmd.type }, 'telephony command failed');
+      this.deps.log.error({ err, command: cmd.type }, 'command failed');
       this.mailbox.push({ type: 'command.failed', command: cmd.type, error: (err as Error).message });
     }
   }

@@ -1,18 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { CallEvent } from '../domain/call-event.ts';
+import { initialState } from '../flows/interpreter.ts';
+import type { Flow } from '../flows/schema.ts';
+import type { FlowResolver } from '../flows/state.ts';
+import type { HttpServicesPort } from '../integrations/http-services.ts';
 import { maskNumber, type Logger } from '../log/logger.ts';
+import type { SmsRequests } from '../sms/sms.ts';
 import type { ConnectionEvent, TelephonyEvent, TelephonyPort } from '../telephony/port.ts';
-import { initialState, type FlowSettings } from './call-flow.ts';
 import type { CallRegistry } from './call-registry.ts';
 import { CallRunner, type Clock, type EventSink } from './call-runner.ts';
+
+/** What the dispatcher needs of the flow repository. */
+export interface FlowDirectory extends FlowResolver {
+  forNumber(dialed: string): Flow | undefined;
+}
+
+/** The flow for numbers that map to none (ivr-flows/not-in-service.json). */
+export const NOT_IN_SERVICE_FLOW = 'not-in-service';
 
 export interface DispatcherDeps {
   telephony: TelephonyPort;
   events: EventSink;
   registry: CallRegistry;
   clock: Clock;
-  settings: FlowSettings;
-  hotlineNumbers: readonly string[];
+  flows: FlowDirectory;
+  http: HttpServicesPort;
+  sms: SmsRequests;
   log: Logger;
 }
 
@@ -51,11 +64,9 @@ export class Dispatcher {
       case 'dtmf.received':
         return this.byChannel.get(event.channelId)?.send({ type: 'dtmf', digit: event.digit });
       case 'playback.finished':
-        return this.byChannel.get(event.channelId)?.send({
-          type: 'playback.finished',
-          playbackId: event.playbackId,
-          state: event.state,
-        });
+        return this.byChannel.get(event.channelId)?.send({ type: 'playback.finished', playbackId: event.playbackId });
+      case 'recording.finished':
+        return this.byChannel.get(event.channelId)?.send({ type: 'recording.finished', name: event.name, ok: event.ok, seconds: event.seconds });
       case 'channel.hangup_requested':
         return this.byChannel.get(event.channelId)?.send({ type: 'hungup', cause: causeOf(event.cause) });
       case 'channel.left':
@@ -74,13 +85,24 @@ export class Dispatcher {
     const [role = 'inbound', dialed = ''] = event.args;
     const callId = randomUUID();
     const log = this.deps.log.child({ callId, caller: maskNumber(event.caller.number), dialed });
-    const runner = new CallRunner(callId, event.channelId, initialState(callId), {
+    // Softphone calls (role 'agent') get feature codes in the routing issue; until then, none.
+    const mapped = role === 'inbound' ? this.deps.flows.forNumber(dialed) : undefined;
+    const flow = mapped ?? this.deps.flows.active(NOT_IN_SERVICE_FLOW);
+    if (!flow) {
+      log.error('no flow for the call and no not-in-service flow loaded; hanging up');
+      void this.deps.telephony.hangup(event.channelId, 'unallocated').catch(() => undefined);
+      return;
+    }
+    const vars = { caller: event.caller.number, dialed, callId };
+    const runner = new CallRunner(callId, event.channelId, initialState(callId, flow, vars), {
       telephony: this.deps.telephony,
       events: this.deps.events,
       clock: this.deps.clock,
-      settings: this.deps.settings,
+      flows: this.deps.flows,
+      http: this.deps.http,
+      sms: this.deps.sms,
       log,
-      onSeq: (_id, seq) => void this.deps.registry.updateSeq(event.channelId, seq).catch(() => undefined),
+      onSeq: (seq) => void this.deps.registry.updateSeq(event.channelId, seq).catch(() => undefined),
       onEnded: (r) => this.forget(r),
     });
     this.byChannel.set(event.channelId, runner);
@@ -91,8 +113,11 @@ export class Dispatcher {
       callerName: event.caller.name,
       dialed,
       role,
+      flow: flow.id,
+      version: flow.version,
     });
-    log.info('call started');
+    if (!mapped) runner.record('number.unknown', { dialed, role });
+    log.info({ flow: flow.id, version: flow.version }, 'call started');
 
     if (!this.accepting) {
       // Shutting down: the dialplan apologises; the caller is not left in silence.
@@ -102,8 +127,7 @@ export class Dispatcher {
         .catch((err) => log.warn({ err }, 'continue to apology failed'));
       return;
     }
-    const known = role === 'inbound' && this.deps.hotlineNumbers.includes(dialed);
-    runner.send({ type: 'started', dialed, known });
+    runner.send({ type: 'started' });
   }
 
   private forget(runner: CallRunner): void {

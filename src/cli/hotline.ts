@@ -1,19 +1,23 @@
-import { ConfigError, loadConfig } from '../config/config.ts';
-import { createLogger } from '../log/logger.ts';
-import { startHotline } from '../main.ts';
-import { createPool } from '../records/db.ts';
-import { migrate } from '../records/migrate.ts';
-
 const USAGE = `usage: hotline <command>
   start     start the hotline (ARI app + HTTP API)
-  migrate   apply database migrations and exit`;
+  migrate   apply database migrations and exit
+  flows     validate | graph | schema | simulate IVR flows (hotline flows help)`;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
+  if (command === 'flows') {
+    // Loaded on demand: the flows tools need no configuration, database, Redis or Asterisk.
+    const { flowsCommand } = await import('./flows-command.ts');
+    const code = await flowsCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
+    await new Promise<void>((done) => process.stdout.write('', () => done()));
+    return code;
+  }
   if (command !== 'start' && command !== 'migrate') {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  const { ConfigError, loadConfig } = await import('../config/config.ts');
+  const { createLogger } = await import('../log/logger.ts');
   let config;
   try {
     config = loadConfig();
@@ -27,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel);
 
   if (command === 'migrate') {
+    const { createPool } = await import('../records/db.ts');
+    const { migrate } = await import('../records/migrate.ts');
     const pool = createPool(config.databaseUrl, () => undefined);
     try {
       const applied = await migrate(pool);
@@ -37,8 +43,9 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  const { startHotline } = await import('../main.ts');
   const hotline = await startHotline(config, log);
-  await hotline.app.listen({ host: config.http.host, port: config.http.port });
+  await hotline.listen();
   let signals = 0;
   const stop = (signal: string) => {
     signals += 1;

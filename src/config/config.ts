@@ -1,9 +1,5 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-
-/** Comma-separated list in an env var, e.g. `HOTLINE_NUMBERS=10010,10086`. */
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 const ms = (def: number) => z.coerce.number().int().min(1).max(3_600_000).default(def);
 
@@ -29,9 +25,35 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/).default('hotline:'),
 
-  /** Dialed numbers (DNIS) this hotline answers; any other number hears "not in service". */
-  HOTLINE_NUMBERS: csv.default(['10010', '10086']),
-  DIGIT_TIMEOUT_MS: ms(5_000),
+  /** Folder of flow JSON files, the prompt catalog, queues and the number map. */
+  FLOWS_DIR: z.string().min(1).default(fileURLToPath(new URL('../../ivr-flows', import.meta.url))),
+  /**
+   * Services that `http` nodes may call, as name=baseUrl pairs: the base URL never comes from
+   * a flow or a caller. Default: the demo CRM that Hotline itself serves when DEMO_CRM=true.
+   */
+  HTTP_SERVICES: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<string, string> = {};
+      for (const pair of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^([a-z][a-z0-9_-]{0,31})=(https?:\/\/\S+)$/.exec(pair);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not name=http(s)://url` });
+          return z.NEVER;
+        }
+        out[m[1]!] = m[2]!.replace(/\/$/, '');
+      }
+      return out;
+    }),
+  DEMO_CRM: z.enum(['true', 'false']).optional(),
+  DEMO_CRM_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** Starts the clock at this instant (ISO-8601) for demos and tests of business hours. */
+  CLOCK_FIXED_AT: z.iso.datetime({ offset: true }).optional(),
+  SMS_SENDER: z.enum(['log', 'webhook']).default('log'),
+  /** `role:token` pairs for the HTTP API (admin, supervisor, agent); empty locks every protected route. */
+  API_TOKENS: z.string().default(''),
+  SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   SHUTDOWN_DRAIN_MS: ms(10_000),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
@@ -51,8 +73,12 @@ export type Config = Readonly<{
   };
   databaseUrl: string;
   redis: { url: string; prefix: string };
-  hotlineNumbers: readonly string[];
-  digitTimeoutMs: number;
+  flowsDir: string;
+  httpServices: Readonly<Record<string, string>>;
+  demoCrm: { port: number } | null;
+  clockFixedAt: Date | null;
+  sms: { sender: 'log' | 'webhook'; webhookUrl: string | null };
+  apiTokens: string;
   shutdownDrainMs: number;
   migrateOnStart: boolean;
 }>;
@@ -74,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.SMS_SENDER === 'webhook' && !e.SMS_WEBHOOK_URL) throw new ConfigError(['SMS_WEBHOOK_URL: required when SMS_SENDER=webhook']);
+  const demoCrm = e.DEMO_CRM ? e.DEMO_CRM === 'true' : e.NODE_ENV !== 'production';
   return {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
@@ -89,8 +117,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     databaseUrl: e.DATABASE_URL,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    hotlineNumbers: e.HOTLINE_NUMBERS,
-    digitTimeoutMs: e.DIGIT_TIMEOUT_MS,
+    flowsDir: e.FLOWS_DIR,
+    demoCrm: demoCrm ? { port: e.DEMO_CRM_PORT } : null,
+    // The demo CRM is served by Hotline itself (its own loopback port) unless configured away.
+    httpServices: { ...(demoCrm ? { crm: `http://127.0.0.1:${e.DEMO_CRM_PORT}` } : {}), ...e.HTTP_SERVICES },
+    clockFixedAt: e.CLOCK_FIXED_AT ? new Date(e.CLOCK_FIXED_AT) : null,
+    sms: { sender: e.SMS_SENDER, webhookUrl: e.SMS_WEBHOOK_URL ?? null },
+    apiTokens: e.API_TOKENS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     migrateOnStart: e.MIGRATE_ON_START,
   };

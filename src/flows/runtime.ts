@@ -24,9 +24,25 @@ export function record(ctx: Ctx, event: CallEventType, data: Record<string, unkn
   ctx.out.push({ type: 'RecordEvent', event, data });
 }
 
-/** Resolves `prompt:<name>` for the call's language and fills templates in the rest. */
+/**
+ * Resolves `prompt:<name>` for the call's language and fills templates in the rest. A media
+ * whose template came out unplayable (`number:` when the CRM sent no balance, `number:na`) is
+ * dropped, since Asterisk would refuse the whole playback; if nothing is left, a second of
+ * silence keeps the flow moving.
+ */
 export function resolveMedia(s: FlowState, media: readonly string[]): string[] {
-  return media.map((m) => (m.startsWith('prompt:') ? `sound:hotline/${s.language}/${m.slice(7)}` : fill(m, s.vars)));
+  const out = media
+    .map((m) => (m.startsWith('prompt:') ? `sound:hotline/${s.language}/${m.slice(7)}` : fill(m, s.vars)))
+    .filter(playable);
+  return out.length ? out : ['sound:silence/1'];
+}
+
+/** number: needs an integer and digits: needs keys, or Asterisk refuses the whole playback. */
+function playable(m: string): boolean {
+  const [scheme, rest = ''] = [m.slice(0, m.indexOf(':')), m.slice(m.indexOf(':') + 1)];
+  if (scheme === 'number') return /^-?[0-9]{1,15}$/.test(rest);
+  if (scheme === 'digits') return /^[0-9*#]{1,64}$/.test(rest);
+  return rest !== '' && !rest.endsWith('/');
 }
 
 export function nextId(s: FlowState, kind: string): [FlowState, string] {

@@ -38,7 +38,7 @@ export type Condition =
   | { any: Condition[] }
   | { not: Condition };
 
-const Scalar = z.union([z.string().max(256), z.number(), z.boolean()]);
+const Scalar = z.union([z.string().max(256), z.number(), z.boolean()], { error: 'a value is a string, number or boolean' });
 export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z.strictObject({ var: VarName, eq: Scalar }),
@@ -56,7 +56,7 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.strictObject({ all: z.array(ConditionSchema).min(1).max(20) }),
     z.strictObject({ any: z.array(ConditionSchema).min(1).max(20) }),
     z.strictObject({ not: ConditionSchema }),
-  ]),
+  ], { error: 'a condition is { var, one of eq, ne, in, gt, gte, lt, lte, matches, exists } or { all: [...] } or { any: [...] } or { not: condition }' }),
 );
 
 /** Rejects invalid patterns and the classic catastrophic-backtracking shape `(x+)+`. */
@@ -66,12 +66,39 @@ export function isSafeRegex(p: string): boolean {
   } catch {
     return false;
   }
-  return !/\([^)]*[+*][^)]*\)[+*{]/.test(p);
+  return !hasNestedQuantifier(p);
+}
+
+/** A repeated group (+, *, {n,}, {n,m}) whose body repeats too (+, *, ?, {n,m}, or a repeated inner group). */
+function hasNestedQuantifier(p: string): boolean {
+  const open: boolean[] = [];
+  let closed: boolean | null = null;
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') { i++; closed = null; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') { inClass = true; closed = null; continue; }
+    if (c === '(') { open.push(false); closed = null; continue; }
+    if (c === ')') { closed = open.pop() ?? false; continue; }
+    const brace = c === '{' ? /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i)) : null;
+    const variable = c === '+' || c === '*' || (brace !== null && brace[2] !== undefined && brace[3] !== brace[1]);
+    const quant = variable || c === '?' || brace !== null;
+    if (quant) {
+      if (closed === true && variable) return true;
+      if (open.length && (variable || c === '?')) open[open.length - 1] = true;
+      if (brace) i += brace[0].length - 1;
+      closed = null;
+      continue;
+    }
+    closed = null;
+  }
+  return false;
 }
 
 const Digit = z.string().regex(/^[0-9*#]$/, 'a single DTMF key: 0-9, * or #');
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'time as HH:MM');
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date as YYYY-MM-DD');
+const Day = z.string().refine((d) => /^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(d + 'T00:00:00Z')) && new Date(d + 'T00:00:00Z').toISOString().startsWith(d), 'date as YYYY-MM-DD');
 const Ranges = z.array(z.tuple([HHMM, HHMM])).max(6);
 
 const base = { description: z.string().max(500).optional() };
@@ -176,7 +203,7 @@ export const QueueNode = z.strictObject({
 export const TransferNode = z.strictObject({
   ...base,
   type: z.literal('transfer'),
-  number: z.string().regex(/^(\+?[0-9]{2,20}|\{\{[a-zA-Z0-9_]+\}\})$/, 'an E.164-like number or one {{variable}}'),
+  number: z.string().regex(/^(\+?[0-9]{2,20}|\{\{[a-z][a-zA-Z0-9_]*\}\})$/, 'an E.164-like number or one {{variable}}'),
   prompts: Prompts.optional(),
 });
 
@@ -193,7 +220,7 @@ export const SmsNode = z.strictObject({
   type: z.literal('sms'),
   /** Template name known to the SMS sender; variables listed are sent along. */
   template: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/),
-  to: z.string().regex(/^\{\{[a-zA-Z0-9_]+\}\}$|^\+?[0-9]{3,20}$/).default('{{caller}}'),
+  to: z.string().regex(/^\{\{[a-z][a-zA-Z0-9_]*\}\}$|^\+?[0-9]{3,20}$/, 'an E.164-like number or one {{variable}}').default('{{caller}}'),
   variables: z.array(VarName).max(20).default([]),
   next: NodeName,
 });
@@ -275,8 +302,7 @@ export type NodeOf<T extends FlowNode['type']> = Extract<FlowNode, { type: T }>;
 
 function isTimeZone(tz: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone === tz;
   } catch {
     return false;
   }

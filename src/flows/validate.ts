@@ -25,10 +25,23 @@ export function validateFlow(doc: unknown, catalog: FlowCatalog): Validation {
 
 export function zodErrors(error: z.ZodError): FlowError[] {
   const out: FlowError[] = [];
-  for (const issue of error.issues) {
-    // A discriminated union reports the branch errors of the chosen type; keep them precise.
-    out.push({ path: issue.path.map(String).join('.') || '(root)', message: issue.message });
-  }
+  const typeErrorAt = new Set<string>();
+  const add = (issue: z.core.$ZodIssue, prefix: PropertyKey[]): void => {
+    const path = [...prefix, ...issue.path];
+    const at = path.map(String).join('.') || '(root)';
+    if (issue.code === 'invalid_union' && issue.errors.length) {
+      // Precise errors when exactly one branch fits the keys the author wrote.
+      const fits = issue.errors.filter((errs) => !errs.some((e) => e.code === 'unrecognized_keys' && e.path.length === 0));
+      if (fits.length === 1) return fits[0]!.forEach((e) => add(e, path));
+    }
+    // A bad record key: the key schema's own message says what a key must look like.
+    const message = issue.code === 'invalid_key' && issue.issues[0] ? issue.issues[0].message : issue.message;
+    // A length check that ran on a value of the wrong type adds nothing.
+    if (typeErrorAt.has(at)) return;
+    if (issue.code === 'invalid_type') typeErrorAt.add(at);
+    out.push({ path: at, message });
+  };
+  for (const issue of error.issues) add(issue, []);
   return out;
 }
 
@@ -70,6 +83,10 @@ function checkReferences(flow: Flow, catalog: FlowCatalog): FlowError[] {
       case 'goto':
         if (node.flow === flow.id) errors.push({ path: `${at}.flow`, message: `a flow cannot ${node.type} into itself` });
         else if (!catalog.flowIds.has(node.flow)) errors.push({ path: `${at}.flow`, message: `unknown flow "${node.flow}"` });
+        break;
+      case 'set':
+        for (const [k, value] of Object.entries(node.assign))
+          if (typeof value === 'string' && !templateOk(value)) errors.push({ path: `${at}.assign.${k}`, message: 'templates are {{variable}} with a variable name inside' });
         break;
       case 'gather':
         if (node.minDigits > node.maxDigits) errors.push({ path: `${at}.minDigits`, message: 'minDigits is larger than maxDigits' });

@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
+import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 
 export interface ReadinessChecks {
   ari(): boolean;
@@ -13,6 +14,8 @@ export interface ReadinessChecks {
 export interface AppDeps {
   logger: Logger;
   readiness: ReadinessChecks;
+  /** Flow admin routes; absent in tests that only need health. */
+  flows?: FlowRouteDeps;
 }
 
 const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
@@ -33,7 +36,15 @@ export async function buildApp(deps: AppDeps) {
       req.log.error({ err }, 'request failed');
       return reply.status(500).send({ error: 'internal_error', message: 'internal error' });
     }
-    return reply.status(status).send({ error: err.validation ? 'validation_failed' : 'bad_request', message: err.message });
+    if (err.validation) {
+      // Request validation: name every failing field by its path.
+      const issues = (err.validation as Array<{ instancePath?: string; message?: string; params?: { issue?: { path?: unknown[] } } }>).map((v) => ({
+        path: v.params?.issue?.path?.join('.') ?? v.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '',
+        message: v.message ?? 'invalid',
+      }));
+      return reply.status(400).send({ error: 'validation_failed', message: err.message, errors: issues });
+    }
+    return reply.status(status).send({ error: status === 413 ? 'body_too_large' : 'bad_request', message: err.message });
   });
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'not_found', message: 'no such route' }));
 
@@ -49,6 +60,8 @@ export async function buildApp(deps: AppDeps) {
     const ready = Object.values(checks).every(Boolean);
     return reply.status(ready ? 200 : 503).send({ ready, checks });
   });
+
+  if (deps.flows) registerFlowRoutes(app, deps.flows);
 
   return app;
 }

@@ -20,6 +20,7 @@ const REDACT = [
   'config.ari.password',
   'config.databaseUrl',
   'config.redis.url',
+  'config.apiTokens',
   'databaseUrl',
   'redisUrl',
   'req.headers.authorization',

@@ -36,6 +36,14 @@ export type TelephonyEvent =
     }
   | { readonly type: 'channel.left'; readonly channelId: string; readonly at: string }
   | {
+      readonly type: 'recording.finished';
+      readonly channelId: string;
+      readonly name: string;
+      readonly ok: boolean;
+      readonly seconds: number;
+      readonly at: string;
+    }
+  | {
       readonly type: 'endpoint.state_changed';
       readonly technology: string;
       readonly resource: string;
@@ -69,6 +77,8 @@ export interface TelephonyPort {
   play(channelId: string, playbackId: string, media: readonly string[]): Promise<void>;
   stopPlayback(playbackId: string): Promise<void>;
   hangup(channelId: string, reason?: HangupReason): Promise<void>;
+  /** Records the caller to `<name>.wav` after a beep; `#` or silence ends it. */
+  record(channelId: string, name: string, maxSeconds: number): Promise<void>;
   /** Sends the channel back to the dialplan at `context,extension,1`. */
   continueInDialplan(channelId: string, context: string, extension: string): Promise<void>;
   /** Channels currently in our Stasis application (GET /applications/{app}). */

@@ -20,7 +20,7 @@ describe('Asterisk crashes and restarts under a running Hotline', () => {
   });
 
   it('records calls lost in the outage, reconnects after ari-client gives up, and takes calls again', async () => {
-    app = await startHotlineProcess({ DIGIT_TIMEOUT_MS: '60000', ARI_PING_INTERVAL_MS: '1000', ARI_RECONNECT_MAX_MS: '2000' });
+    app = await startHotlineProcess({ ARI_PING_INTERVAL_MS: '1000', ARI_RECONNECT_MAX_MS: '2000' });
     const ready = async () => {
       const res = await fetch(`${app!.url}/ready`).catch((err: Error) => {
         throw new Error(`hotline is gone (${err.message}):\n${app!.logs().slice(-3000)}`);
@@ -29,8 +29,8 @@ describe('Asterisk crashes and restarts under a running Hotline', () => {
     };
 
     const lostCaller = uniqueCaller();
-    const lost = sippCall({ scenario: 'uac-wait-bye', dialed: '10010', caller: lostCaller, recvTimeoutMs: 5_000 });
-    await waitFor(async () => (await records.eventsOfCaller(lostCaller)).some((r) => r.type === 'prompt.played'), 15_000, () => 'call never started');
+    const lost = sippCall({ dialed: '10010', caller: lostCaller, end: 'wait-bye', recvTimeoutMs: 5_000 });
+    await waitFor(async () => (await records.eventsOfCaller(lostCaller)).some((r) => r.type === 'flow.node_entered'), 15_000, () => 'call never started');
 
     // A crash, not a clean stop: a clean stop hangs calls up and tells the app (cause 4).
     asteriskLab('kill');
@@ -47,9 +47,10 @@ describe('Asterisk crashes and restarts under a running Hotline', () => {
     expect(lostRows.at(-1)).toMatchObject({ type: 'call.ended', data: { cause: 'lost_during_outage' } });
 
     const caller = uniqueCaller();
-    const sipp = await sippCall({ scenario: 'uac-dtmf', dialed: '10010', caller, waitMs: 2500, digit: '5' });
+    const sipp = await sippCall({ dialed: '96000', caller, end: 'wait-bye', steps: [{ waitMs: 1500, digit: '5' }, { waitMs: 1500, digit: '1' }] });
     expect(sipp.code, sipp.output).toBe(0);
     const rows = await records.endedCallOf(caller);
-    expect(rows.at(-1)).toMatchObject({ type: 'call.ended', data: { cause: 'completed', digit: '5' } });
+    expect(rows.filter((r) => r.type === 'survey.answered').map((r) => r.data.score)).toEqual([5, 1]);
+    expect(rows.at(-1)).toMatchObject({ type: 'call.ended', data: { cause: 'completed' } });
   }, 120_000);
 });

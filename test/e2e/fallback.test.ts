@@ -8,7 +8,7 @@ describe('when Hotline is not running', () => {
     const log = inject('asterisk').logFile;
     const before = readFileSync(log, 'utf8').length;
     const started = Date.now();
-    const sipp = await sippCall({ scenario: 'uac-wait-bye', dialed: '10010', caller: uniqueCaller(), recvTimeoutMs: 20_000 });
+    const sipp = await sippCall({ dialed: '10010', caller: uniqueCaller(), end: 'wait-bye', recvTimeoutMs: 20_000 });
     expect(sipp.code, sipp.output).toBe(0);
 
     const added = readFileSync(log, 'utf8').slice(before);

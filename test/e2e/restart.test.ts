@@ -8,12 +8,13 @@ describe('an app crash mid-call', () => {
   afterAll(() => records.close());
 
   it('the next process finds the call left in Stasis, closes it and records why under the same call id', async () => {
-    const first = await startHotlineProcess({ DIGIT_TIMEOUT_MS: '60000' });
+    const first = await startHotlineProcess();
     const caller = uniqueCaller();
-    const call = sippCall({ scenario: 'uac-wait-bye', dialed: '10010', caller, recvTimeoutMs: 40_000 });
+    // The survey flow waits for a key; nobody presses one before the crash.
+    const call = sippCall({ dialed: '96000', caller, end: 'wait-bye', recvTimeoutMs: 40_000 });
 
     // Wait until the call is live (its first events are in Postgres), then crash the app.
-    await waitFor(async () => (await records.eventsOfCaller(caller)).some((r) => r.type === 'prompt.played'), 15_000, () => 'call never started');
+    await waitFor(async () => (await records.eventsOfCaller(caller)).some((r) => r.type === 'flow.node_entered'), 15_000, () => 'call never started');
     await first.kill9();
 
     const second = await startHotlineProcess();

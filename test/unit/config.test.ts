@@ -3,8 +3,9 @@ import { ConfigError, loadConfig } from '../../src/config/config.ts';
 
 describe('config', () => {
   it('applies defaults and parses lists', () => {
-    const c = loadConfig({ ARI_PASSWORD: 'x', HOTLINE_NUMBERS: '10010, 4000 ,' });
-    expect(c.hotlineNumbers).toEqual(['10010', '4000']);
+    const c = loadConfig({ ARI_PASSWORD: 'x', HTTP_SERVICES: 'billing=http://10.1.2.3:8080/api/' });
+    expect(c.httpServices).toEqual({ crm: 'http://127.0.0.1:3001', billing: 'http://10.1.2.3:8080/api' });
+    expect(loadConfig({ ARI_PASSWORD: 'x', NODE_ENV: 'production' }).demoCrm).toBeNull();
     expect(c.http.port).toBe(3000);
     expect(c.ari.url).toBe('http://127.0.0.1:8088');
     expect(c.migrateOnStart).toBe(true);
@@ -12,7 +13,7 @@ describe('config', () => {
 
   it('names every bad variable', () => {
     try {
-      loadConfig({ ARI_PASSWORD: 'x', HTTP_PORT: '70000', DATABASE_URL: 'mysql://x', ARI_URL: 'not a url' });
+      loadConfig({ ARI_PASSWORD: 'x', HTTP_PORT: '70000', DATABASE_URL: 'mysql://x', ARI_URL: 'not a url', HTTP_SERVICES: 'crm=ftp://x', CLOCK_FIXED_AT: 'tomorrow' });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -20,6 +21,8 @@ describe('config', () => {
       expect(issues).toMatch(/^HTTP_PORT:/m);
       expect(issues).toMatch(/^DATABASE_URL: must be a postgres:\/\/ URL/m);
       expect(issues).toMatch(/^ARI_URL:/m);
+      expect(issues).toMatch(/^HTTP_SERVICES: "crm=ftp:\/\/x" is not name=http\(s\):\/\/url/m);
+      expect(issues).toMatch(/^CLOCK_FIXED_AT:/m);
     }
   });
 

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { defaultPrompts } from '../../src/calls/call-flow.ts';
 import type { CallRecordRef, CallRegistry } from '../../src/calls/call-registry.ts';
 import type { Clock } from '../../src/calls/call-runner.ts';
-import { Dispatcher } from '../../src/calls/dispatcher.ts';
+import { Dispatcher, type FlowDirectory } from '../../src/calls/dispatcher.ts';
 import type { CallEvent } from '../../src/domain/call-event.ts';
-import { ChannelGoneError } from '../../src/telephony/port.ts';
+import { FlowSchema, type Flow } from '../../src/flows/schema.ts';
+import type { HttpResult } from '../../src/integrations/http-services.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import type { SmsMessage } from '../../src/sms/sms.ts';
+import { ChannelGoneError } from '../../src/telephony/port.ts';
 import { FakeTelephony } from './fakes/fake-telephony.ts';
 
 class MemoryRegistry implements CallRegistry {
@@ -39,81 +41,122 @@ class ManualClock implements Clock {
   }
 }
 
-function setup(numbers = ['10010']) {
+const flow = (doc: unknown): Flow => FlowSchema.parse(doc);
+const MAIN = flow({
+  id: 'main',
+  version: 3,
+  name: 'm',
+  language: 'en',
+  start: 'lookup',
+  nodes: {
+    lookup: { type: 'http', service: 'crm', path: '/customers/{{caller}}', map: { tier: 'tier' }, next: 'menu', onError: 'bye' },
+    menu: { type: 'menu', prompts: ['prompt:main_menu'], options: { '1': 'text', '2': 'bye' }, timeoutMs: 1000, maxRetries: 0, onExhausted: 'bye' },
+    text: { type: 'sms', template: 'info', variables: ['tier'], next: 'bye' },
+    bye: { type: 'hangup', prompts: ['prompt:goodbye'], reason: 'completed' },
+  },
+});
+const NIS = flow({ id: 'not-in-service', version: 1, name: 'n', language: 'zh', start: 'x', nodes: { x: { type: 'hangup', prompts: ['prompt:not_in_service'], reason: 'not_in_service' } } });
+const directory: FlowDirectory = {
+  get: (id, v) => [MAIN, NIS].find((f) => f.id === id && f.version === v),
+  active: (id) => [MAIN, NIS].find((f) => f.id === id),
+  forNumber: (n) => (n === '10010' ? MAIN : undefined),
+};
+
+function setup(httpAnswer: HttpResult = { ok: true, status: 200, body: { tier: 'vip' } }) {
   const telephony = new FakeTelephony();
   const events: CallEvent[] = [];
   const registry = new MemoryRegistry();
   const clock = new ManualClock();
+  const sms: SmsMessage[] = [];
+  const requests: string[] = [];
   const d = new Dispatcher({
     telephony,
     events: { append: (e) => void events.push(e) },
     registry,
     clock,
-    settings: { ...defaultPrompts, digitTimeoutMs: 1000 },
-    hotlineNumbers: numbers,
+    flows: directory,
+    http: { request: async (service, path) => (requests.push(`${service}${path}`), httpAnswer) },
+    sms: { request: async (m) => void sms.push(m) },
     log: createLogger('silent'),
   });
   d.attach();
-  return { telephony, events, registry, clock, d };
+  return { telephony, events, registry, clock, d, sms, requests };
 }
 const at = '2026-11-23T08:00:00Z';
-const flush = () => new Promise((r) => setTimeout(r, 0));
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+};
+const enter = (t: FakeTelephony, channelId: string, dialed = '10010') =>
+  t.emit({ type: 'channel.entered', channelId, args: ['inbound', dialed], caller: { number: '13800138000', name: '' }, at });
+const lastPlayback = (t: FakeTelephony) => t.calls.filter((c) => c.startsWith('play ')).at(-1)!.split(' ')[2]!;
 
-describe('dispatcher and call runner (fake telephony)', () => {
-  it('runs a call through its runner: commands in order, seq 1..n, one owner', async () => {
-    const { telephony, events, clock, d } = setup();
-    telephony.emit({ type: 'channel.entered', channelId: 'ch1', args: ['inbound', '10010'], caller: { number: '13800138000', name: '' }, at });
+describe('dispatcher and call runner (fake telephony, real interpreter)', () => {
+  it('runs a call: CRM lookup, menu, sms job, goodbye; events seq 1..n under one call id', async () => {
+    const { telephony, events, d, sms, requests } = setup();
+    enter(telephony, 'ch1');
     await flush();
-    expect(telephony.calls).toEqual(['answer ch1', expect.stringMatching(/^play ch1 .*:pb1:welcome sound:hello-world$/)]);
-    const pb1 = telephony.calls[1]!.split(' ')[2]!;
-    telephony.emit({ type: 'playback.finished', channelId: 'ch1', playbackId: pb1, state: 'done', at });
+    expect(requests).toEqual(['crm/customers/13800138000']);
+    expect(telephony.calls).toEqual(['answer ch1', expect.stringMatching(/^play ch1 \S+ sound:hotline\/en\/main_menu$/)]);
+    telephony.emit({ type: 'dtmf.received', channelId: 'ch1', digit: '1', at });
     await flush();
-    clock.fireAll(); // digit timeout
-    await flush();
-    const pb2 = telephony.calls.at(-1)!.split(' ')[2]!;
-    telephony.emit({ type: 'playback.finished', channelId: 'ch1', playbackId: pb2, state: 'done', at });
+    expect(sms).toEqual([{ id: expect.any(String), callId: events[0]!.callId, to: '13800138000', template: 'info', variables: { tier: 'vip' } }]);
+    telephony.emit({ type: 'playback.finished', channelId: 'ch1', playbackId: lastPlayback(telephony), state: 'done', at });
     await flush();
     expect(telephony.calls.at(-1)).toBe('hangup ch1');
-    expect(events.map((e) => [e.seq, e.type])).toEqual([
-      [1, 'call.started'],
-      [2, 'prompt.played'],
-      [3, 'digit.timeout'],
-      [4, 'prompt.played'],
-      [5, 'call.ended'],
-    ]);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(new Set(events.map((e) => e.callId)).size).toBe(1);
+    expect(events[0]).toMatchObject({ type: 'call.started', data: { flow: 'main', version: 3, dialed: '10010' } });
+    expect(events.at(-1)).toMatchObject({ type: 'call.ended', data: { cause: 'completed', node: 'bye' } });
     expect(d.liveCalls).toBe(0);
+  });
+
+  it('plays the not-in-service flow for an unknown number and records it', async () => {
+    const { telephony, events } = setup();
+    enter(telephony, 'ch9', '99999');
+    await flush();
+    expect(events.slice(0, 2).map((e) => [e.type, e.data.flow ?? e.data.dialed])).toEqual([
+      ['call.started', 'not-in-service'],
+      ['number.unknown', '99999'],
+    ]);
+    expect(telephony.calls[1]).toMatch(/sound:hotline\/zh\/not_in_service$/);
+  });
+
+  it('takes the error branch when the CRM fails', async () => {
+    const { telephony, events } = setup({ ok: false, status: 0, body: null });
+    enter(telephony, 'ch1');
+    await flush();
+    expect(events.find((e) => e.type === 'http.completed')?.data).toMatchObject({ ok: false });
+    expect(telephony.calls[1]).toMatch(/goodbye$/);
   });
 
   it('treats a channel that vanished mid-command as a hang-up, not an error', async () => {
     const { telephony, events } = setup();
     telephony.fail = (c) => (c === 'play' ? new ChannelGoneError('ch1') : null);
-    telephony.emit({ type: 'channel.entered', channelId: 'ch1', args: ['inbound', '10010'], caller: { number: '1', name: '' }, at });
+    enter(telephony, 'ch1');
     await flush();
     telephony.emit({ type: 'channel.hangup_requested', channelId: 'ch1', cause: 16, at });
     telephony.emit({ type: 'channel.left', channelId: 'ch1', at });
     await flush();
-    expect(events.filter((e) => e.type === 'call.ended').map((e) => e.data)).toEqual([{ cause: 'caller_hangup', digit: null }]);
+    expect(events.filter((e) => e.type === 'call.ended').map((e) => e.data.cause)).toEqual(['caller_hangup']);
   });
 
   it('ends the call with cause error when Asterisk rejects a command', async () => {
     const { telephony, events } = setup();
     telephony.fail = (c) => (c === 'answer' ? new Error('500 internal') : null);
-    telephony.emit({ type: 'channel.entered', channelId: 'ch1', args: ['inbound', '10010'], caller: { number: '1', name: '' }, at });
+    enter(telephony, 'ch1');
     await flush();
-    expect(events.at(-1)).toMatchObject({ type: 'call.ended', data: { cause: 'error' } });
-    expect(telephony.calls.at(-1)).toBe('hangup ch1');
+    expect(events.filter((e) => e.type === 'call.ended').map((e) => e.data.cause)).toEqual(['error']);
+    expect(telephony.calls).toContain('hangup ch1');
   });
 
   it('reconciles after a reconnect: closes orphans under their registered call id, ends runners whose channel is gone', async () => {
     const { telephony, events, registry } = setup();
-    telephony.emit({ type: 'channel.entered', channelId: 'live', args: ['inbound', '10010'], caller: { number: '1', name: '' }, at });
+    enter(telephony, 'live');
     await flush();
     await registry.register('orphan', '11111111-1111-4111-8111-111111111111');
     await registry.updateSeq('orphan', 4);
     telephony.appChannels = ['orphan'];
     telephony.emitConnection({ type: 'connected', reconnect: true });
-    await flush();
     await flush();
     const orphanEvents = events.filter((e) => e.callId === '11111111-1111-4111-8111-111111111111');
     expect(orphanEvents.map((e) => [e.seq, e.type, e.data])).toEqual([[5, 'call.ended', { cause: 'app_restarted' }]]);
@@ -125,7 +168,7 @@ describe('dispatcher and call runner (fake telephony)', () => {
   it('while draining, sends new calls to the dialplan apology and records them', async () => {
     const { telephony, events, d } = setup();
     await d.drain(10);
-    telephony.emit({ type: 'channel.entered', channelId: 'late', args: ['inbound', '10010'], caller: { number: '1', name: '' }, at });
+    enter(telephony, 'late');
     await flush();
     expect(telephony.calls).toEqual(['continue late hotline-unavailable s']);
     expect(events.map((e) => [e.type, e.data.cause])).toEqual([

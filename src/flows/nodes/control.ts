@@ -40,7 +40,8 @@ export const hangupNode: NodeHandler<'hangup'> = {
     return end(s, ctx, node.reason, true);
   },
   input(s, node, input, ctx) {
-    if (isCurrentPlayback(s, input)) return end(s, ctx, node.reason, true);
+    // The prompt has finished: nothing to stop before hanging up.
+    if (isCurrentPlayback(s, input)) return end({ ...s, phase: { kind: 'idle' } }, ctx, node.reason, true);
     return s;
   },
 };

@@ -12,7 +12,7 @@ export const queueNode: NodeHandler<'queue'> = {
   },
   input(s, _node, input, ctx) {
     if (input.type === 'playback.finished' && s.phase.kind === 'playing' && s.phase.playbackId === input.playbackId) {
-      return end(s, ctx, 'queue_unavailable', true);
+      return end({ ...s, phase: { kind: 'idle' } }, ctx, 'queue_unavailable', true);
     }
     return s;
   },

@@ -8,8 +8,10 @@ export const smsNode: NodeHandler<'sms'> = {
     const variables: Record<string, VarValue> = {};
     for (const v of node.variables) if (s.vars[v] !== undefined) variables[v] = s.vars[v]!;
     const to = fill(node.to, s.vars);
-    ctx.out.push({ type: 'SendSms', to, template: node.template, variables });
-    record(ctx, 'sms.requested', { node: s.node, template: node.template });
+    if (to) {
+      ctx.out.push({ type: 'SendSms', to, template: node.template, variables });
+      record(ctx, 'sms.requested', { node: s.node, template: node.template });
+    } else record(ctx, 'flow.error', { node: s.node, error: 'sms recipient is empty' });
     return ctx.goTo(s, node.next);
   },
 };

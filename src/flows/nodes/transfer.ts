@@ -1,4 +1,4 @@
-import { isCurrentPlayback, play, record, type Ctx, type NodeHandler } from '../runtime.ts';
+import { end, isCurrentPlayback, play, record, type Ctx, type NodeHandler } from '../runtime.ts';
 import type { FlowState } from '../state.ts';
 import { fill } from '../templates.ts';
 
@@ -15,6 +15,10 @@ export const transferNode: NodeHandler<'transfer'> = {
 };
 
 function transfer(s: FlowState, number: string, ctx: Ctx): FlowState {
+  if (!number) {
+    record(ctx, 'flow.error', { node: s.node, error: 'transfer number is empty' });
+    return end({ ...s, phase: { kind: 'idle' } }, ctx, 'error', true);
+  }
   record(ctx, 'call.transferred', { node: s.node, to: number });
   ctx.out.push({ type: 'Transfer', number });
   record(ctx, 'call.ended', { cause: 'transferred', node: s.node, flow: s.flowId, version: s.version });

@@ -257,6 +257,21 @@ export class AriTelephony implements TelephonyPort {
     }
   }
 
+  async record(channelId: string, name: string, maxSeconds: number): Promise<void> {
+    await this.onChannel(channelId, (c) =>
+      c.channels.record({
+        channelId,
+        name,
+        format: 'wav',
+        maxDurationSeconds: maxSeconds,
+        maxSilenceSeconds: 5,
+        beep: true,
+        terminateOn: '#',
+        ifExists: 'overwrite',
+      }),
+    );
+  }
+
   async continueInDialplan(channelId: string, context: string, extension: string): Promise<void> {
     await this.onChannel(channelId, (c) => c.channels.continueInDialplan({ channelId, context, extension, priority: 1 }));
   }

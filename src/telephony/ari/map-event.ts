@@ -35,6 +35,20 @@ export function mapAriEvent(raw: AriRawEvent): TelephonyEvent | null {
     case 'StasisEnd':
       if (!raw.channel) return null;
       return { type: 'channel.left', channelId: raw.channel.id, at };
+    case 'RecordingFinished':
+    case 'RecordingFailed': {
+      const rec = raw.recording;
+      const channelId = rec?.target_uri?.startsWith('channel:') ? rec.target_uri.slice('channel:'.length) : null;
+      if (!rec || !channelId) return null;
+      return {
+        type: 'recording.finished',
+        channelId,
+        name: rec.name,
+        ok: raw.type === 'RecordingFinished',
+        seconds: rec.duration ?? 0,
+        at,
+      };
+    }
     case 'EndpointStateChange': {
       const ep = raw.endpoint;
       if (!ep) return null;
@@ -67,6 +81,7 @@ export interface AriRawEvent {
   cause?: number;
   channel?: { id: string; caller?: { number?: string; name?: string } };
   playback?: { id: string; target_uri?: string; state?: string };
+  recording?: { name: string; target_uri?: string; state?: string; duration?: number };
   endpoint?: { technology: string; resource: string; state?: string };
   contact_info?: { contact_status?: string; uri?: string };
 }

@@ -5,6 +5,8 @@ import '../../setup/provided.ts';
 
 const repo = resolve(import.meta.dirname, '../../..');
 let nextPort = 3900 + (process.pid % 50) * 2;
+/** The admin token every e2e Hotline process accepts. */
+export const E2E_ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 
 export interface HotlineProcess {
   readonly url: string;
@@ -33,7 +35,8 @@ export async function startHotlineProcess(env: Record<string, string> = {}, wait
       DATABASE_URL: inject('databaseUrl'),
       REDIS_URL: inject('redisUrl'),
       REDIS_PREFIX: inject('redisPrefix'),
-      HOTLINE_NUMBERS: '10010,10086',
+      API_TOKENS: `admin:${E2E_ADMIN_TOKEN}`,
+      DEMO_CRM_PORT: String(port + 1000),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -43,6 +43,9 @@ export class FakeTelephony implements TelephonyPort {
   hangup(ch: string) {
     return this.do(`hangup ${ch}`);
   }
+  record(ch: string, name: string, maxSeconds: number) {
+    return this.do(`record ${ch} ${name} ${maxSeconds}`);
+  }
   continueInDialplan(ch: string, context: string, ext: string) {
     return this.do(`continue ${ch} ${context} ${ext}`);
   }

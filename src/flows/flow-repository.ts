@@ -1,0 +1,153 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { FlowStore } from '../records/flow-store.ts';
+import type { FlowCatalog } from './catalog.ts';
+import type { FlowBundle } from './loader.ts';
+import type { Flow } from './schema.ts';
+import type { FlowResolver } from './state.ts';
+import { validateFlow, type FlowError } from './validate.ts';
+
+export class FlowRejected extends Error {
+  readonly errors: readonly FlowError[];
+  constructor(errors: readonly FlowError[]) {
+    super(`flow rejected: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+    this.name = 'FlowRejected';
+    this.errors = errors;
+  }
+}
+
+export interface VersionInfo {
+  readonly version: number;
+  readonly author: string;
+  readonly createdAt: string;
+}
+
+/**
+ * Every flow version this process knows, the active version per flow, and the number map.
+ * Versions are immutable once loaded, so the interpreter may read it as pure data. Files in
+ * ivr-flows/ are live at once (calls work while Postgres is down); once Postgres answers,
+ * `sync` stores them and takes what admins published through the API.
+ */
+export class FlowRepository implements FlowResolver {
+  private readonly versions = new Map<string, Map<number, Flow>>();
+  private readonly info = new Map<string, Map<number, VersionInfo>>();
+  private readonly activeVersion = new Map<string, number>();
+  private numbers: Record<string, string>;
+  private readonly catalog: FlowCatalog;
+  private readonly files: readonly Flow[];
+  private readonly fileNumbers: Readonly<Record<string, string>>;
+
+  constructor(bundle: FlowBundle) {
+    this.catalog = bundle.catalog;
+    this.files = bundle.flows;
+    this.fileNumbers = bundle.numbers;
+    this.numbers = { ...bundle.numbers };
+    for (const f of bundle.flows) {
+      this.add(f, { version: f.version, author: 'file', createdAt: new Date(0).toISOString() });
+      this.activeVersion.set(f.id, f.version);
+    }
+  }
+
+  get(id: string, version: number): Flow | undefined {
+    return this.versions.get(id)?.get(version);
+  }
+
+  active(id: string): Flow | undefined {
+    const v = this.activeVersion.get(id);
+    return v === undefined ? undefined : this.get(id, v);
+  }
+
+  /** The flow a call to `dialed` runs, or undefined for a number not in service. */
+  forNumber(dialed: string): Flow | undefined {
+    const id = this.numbers[dialed];
+    return id ? this.active(id) : undefined;
+  }
+
+  list(): Array<{ id: string; name: string; activeVersion: number; versions: VersionInfo[] }> {
+    return [...this.activeVersion.keys()].sort().map((id) => ({
+      id,
+      name: this.active(id)!.name,
+      activeVersion: this.activeVersion.get(id)!,
+      versions: this.versionsOf(id),
+    }));
+  }
+
+  versionsOf(id: string): VersionInfo[] {
+    return [...(this.info.get(id)?.values() ?? [])].sort((a, b) => a.version - b.version);
+  }
+
+  numberMap(): Readonly<Record<string, string>> {
+    return { ...this.numbers };
+  }
+
+  validate(doc: unknown): ReturnType<typeof validateFlow> {
+    const id = (doc as { id?: unknown } | null)?.id;
+    const flowIds = new Set([...this.activeVersion.keys(), ...(typeof id === 'string' ? [id] : [])]);
+    return validateFlow(doc, { ...this.catalog, flowIds });
+  }
+
+  /**
+   * Publishes a new version: validated against the catalog and the loaded flows, numbered
+   * after the newest known version, stored, then made active. Invalid -> FlowRejected and
+   * nothing changes.
+   */
+  async publish(store: FlowStore, doc: unknown, author: string): Promise<Flow> {
+    const latest = Math.max(0, ...this.versionsOf(String((doc as { id?: unknown })?.id)).map((v) => v.version));
+    const numbered = doc && typeof doc === 'object' ? { ...(doc as object), version: latest + 1 } : doc;
+    const v = this.validate(numbered);
+    if (!v.ok) throw new FlowRejected(v.errors);
+    await store.saveVersion(v.flow.id, v.flow.version, v.flow, author, true);
+    this.add(v.flow, { version: v.flow.version, author, createdAt: new Date().toISOString() });
+    this.activeVersion.set(v.flow.id, v.flow.version);
+    return v.flow;
+  }
+
+  async rollback(store: FlowStore, id: string, version: number, author: string): Promise<void> {
+    if (!this.get(id, version)) throw new FlowRejected([{ path: 'version', message: `flow ${id} has no version ${version}` }]);
+    await store.setActive(id, version, author);
+    this.activeVersion.set(id, version);
+  }
+
+  async mapNumber(store: FlowStore, number: string, flowId: string | null, author: string): Promise<void> {
+    if (flowId !== null && !this.active(flowId)) throw new FlowRejected([{ path: 'flowId', message: `unknown flow "${flowId}"` }]);
+    await store.setNumber(number, flowId, author);
+    if (flowId === null) delete this.numbers[number];
+    else this.numbers[number] = flowId;
+  }
+
+  /**
+   * Stores the file flows (a file whose content differs from the stored same version is an
+   * error: bump its version), seeds the number map, then loads everything published.
+   */
+  async sync(store: FlowStore): Promise<{ conflicts: string[] }> {
+    const before = await store.load();
+    const conflicts: string[] = [];
+    for (const f of this.files) {
+      const stored = before.versions.find((v) => v.flowId === f.id && v.version === f.version);
+      if (stored && !isDeepStrictEqual(stored.body, JSON.parse(JSON.stringify(f)))) {
+        conflicts.push(`flow ${f.id} version ${f.version} differs from the published one: bump "version" in the file`);
+        continue;
+      }
+      const activeStored = before.active[f.id];
+      await store.saveVersion(f.id, f.version, f, 'file', activeStored === undefined || activeStored < f.version);
+    }
+    await store.seedNumbers(this.fileNumbers, 'file');
+    const state = await store.load();
+    for (const sv of state.versions) {
+      const v = validateFlow(sv.body, { ...this.catalog, flowIds: new Set(state.versions.map((x) => x.flowId)) });
+      if (!v.ok) {
+        conflicts.push(`stored flow ${sv.flowId} v${sv.version} no longer validates: ${v.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+        continue;
+      }
+      this.add(v.flow, { version: sv.version, author: sv.author, createdAt: sv.createdAt });
+    }
+    for (const [id, version] of Object.entries(state.active)) if (this.get(id, version)) this.activeVersion.set(id, version);
+    this.numbers = { ...state.numbers };
+    return { conflicts };
+  }
+
+  private add(flow: Flow, info: VersionInfo): void {
+    if (!this.versions.has(flow.id)) (this.versions.set(flow.id, new Map()), this.info.set(flow.id, new Map()));
+    this.versions.get(flow.id)!.set(flow.version, flow);
+    this.info.get(flow.id)!.set(flow.version, info);
+  }
+}

@@ -1,0 +1,626 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, step } from '../../src/flows/interpreter.ts';
+import { FlowSchema, type Flow } from '../../src/flows/schema.ts';
+import type { FlowCommand, FlowInput, FlowResolver, FlowState } from '../../src/flows/state.ts';
+
+/** A flow from its nodes (defaults applied by the schema); the first node is the start. */
+function flow(id: string, nodes: Record<string, unknown>, extra: Record<string, unknown> = {}): Flow {
+  return FlowSchema.parse({ id, version: 1, name: id, language: 'zh', start: Object.keys(nodes)[0], nodes, ...extra });
+}
+
+function resolver(...flows: Flow[]): FlowResolver {
+  return {
+    get: (id, version) => flows.find((f) => f.id === id && f.version === version),
+    active: (id) => flows.find((f) => f.id === id),
+  };
+}
+
+const NOW = new Date('2026-03-04T10:00:00+08:00'); // a Wednesday morning in Shanghai
+
+/** Drives one call: each send is one step; `all` keeps every command emitted. */
+class Call {
+  state: FlowState;
+  all: FlowCommand[] = [];
+  last: readonly FlowCommand[] = [];
+  now: Date;
+  readonly flows: FlowResolver;
+
+  constructor(flows: Flow[], opts: { vars?: Record<string, string | number | boolean>; now?: Date } = {}) {
+    this.flows = resolver(...flows);
+    this.state = initialState('c1', flows[0]!, { caller: '13800138000', ...opts.vars });
+    this.now = opts.now ?? NOW;
+  }
+
+  send(input: FlowInput): readonly FlowCommand[] {
+    const r = step(this.flows, this.state, input, this.now);
+    this.state = r.state;
+    this.last = r.commands;
+    this.all.push(...r.commands);
+    return r.commands;
+  }
+
+  start = () => this.send({ type: 'started' });
+  key = (digit: string) => this.send({ type: 'dtmf', digit });
+  hangup = (cause = 'caller_hangup') => this.send({ type: 'hungup', cause });
+
+  /** The playback the flow waits for. */
+  get pb(): string {
+    if (this.state.phase.kind !== 'playing') throw new Error(`not playing: ${this.state.phase.kind}`);
+    return this.state.phase.playbackId;
+  }
+
+  get timer(): string {
+    if (this.state.phase.kind !== 'listening') throw new Error(`not listening: ${this.state.phase.kind}`);
+    return this.state.phase.timer;
+  }
+
+  finish = () => this.send({ type: 'playback.finished', playbackId: this.pb });
+  timeout = () => this.send({ type: 'timer.fired', name: this.timer });
+}
+
+const events = (cmds: readonly FlowCommand[]) => cmds.flatMap((c) => (c.type === 'RecordEvent' ? [c.event] : []));
+const eventsOf = (cmds: readonly FlowCommand[], name: string) =>
+  cmds.flatMap((c) => (c.type === 'RecordEvent' && c.event === name ? [c.data] : []));
+const plays = (cmds: readonly FlowCommand[]) => cmds.flatMap((c) => (c.type === 'PlayPrompt' ? [c.media] : []));
+const types = (cmds: readonly FlowCommand[]) => cmds.map((c) => (c.type === 'RecordEvent' ? `event:${c.event}` : c.type));
+
+const end = { type: 'hangup', reason: 'completed' };
+const menuFlow = (extra: Record<string, unknown> = {}) =>
+  flow('m', {
+    menu: {
+      type: 'menu',
+      prompts: ['prompt:main_menu'],
+      options: { '1': 'one', '2': 'two' },
+      invalidPrompts: ['prompt:invalid_key'],
+      noInputPrompts: ['prompt:no_input'],
+      onExhausted: 'bye',
+      firstLevel: true,
+      ...extra,
+    },
+    one: end,
+    two: end,
+    bye: { type: 'hangup', prompts: ['prompt:goodbye'], reason: 'completed' },
+  });
+
+describe('interpreter: start and menu', () => {
+  it('answers, records the start and plays the menu prompt; the timer starts after the prompt', () => {
+    const call = new Call([menuFlow()]);
+    expect(call.start()).toEqual([
+      { type: 'Answer' },
+      { type: 'RecordEvent', event: 'flow.started', data: { flow: 'm', version: 1, language: 'zh' } },
+      { type: 'RecordEvent', event: 'flow.node_entered', data: { flow: 'm', version: 1, node: 'menu', type: 'menu' } },
+      { type: 'PlayPrompt', playbackId: 'c1:pb1:menu', media: ['sound:hotline/zh/main_menu'] },
+    ]);
+    expect(call.finish()).toEqual([{ type: 'StartTimer', name: 'c1:t2:menu', ms: 5000 }]);
+    expect(call.state.phase).toEqual({ kind: 'listening', timer: 'c1:t2:menu' });
+  });
+
+  it('selects an option after the prompt: cancels the timer, records dtmf and menu.selected', () => {
+    const call = new Call([menuFlow()]);
+    call.start();
+    call.finish();
+    expect(call.key('2')).toEqual([
+      { type: 'CancelTimer', name: 'c1:t2:menu' },
+      { type: 'RecordEvent', event: 'dtmf', data: { digit: '2', node: 'menu', bargeIn: false } },
+      { type: 'RecordEvent', event: 'menu.selected', data: { node: 'menu', digit: '2', target: 'two', firstLevel: true } },
+      { type: 'RecordEvent', event: 'flow.node_entered', data: { flow: 'm', version: 1, node: 'two', type: 'hangup' } },
+      { type: 'Hangup' },
+      { type: 'RecordEvent', event: 'call.ended', data: { cause: 'completed', node: 'two', flow: 'm', version: 1 } },
+    ]);
+    expect(call.state.path).toEqual(['menu', 'two']);
+  });
+
+  it('an invalid key re-prompts with the invalid prompts first, then a valid key selects', () => {
+    const call = new Call([menuFlow()]);
+    call.start();
+    call.finish();
+    const c = call.key('9');
+    expect(events(c)).toEqual(['dtmf', 'menu.invalid']);
+    expect(eventsOf(c, 'menu.invalid')).toEqual([{ node: 'menu', retries: 1, digit: '9' }]);
+    expect(plays(c)).toEqual([['sound:hotline/zh/invalid_key', 'sound:hotline/zh/main_menu']]);
+    expect(call.state.retries).toBe(1);
+    call.finish();
+    expect(eventsOf(call.key('1'), 'menu.selected')).toEqual([{ node: 'menu', digit: '1', target: 'one', firstLevel: true }]);
+    expect(call.state.node).toBe('one');
+  });
+
+  it('silence re-prompts with the no-input prompts', () => {
+    const call = new Call([menuFlow()]);
+    call.start();
+    call.finish();
+    const c = call.timeout();
+    // (The fired timer is cancelled as well: harmless, the runner ignores unknown timers.)
+    expect(types(c)).toEqual(['CancelTimer', 'event:menu.timeout', 'PlayPrompt']);
+    expect(eventsOf(c, 'menu.timeout')).toEqual([{ node: 'menu', retries: 1 }]);
+    expect(plays(c)).toEqual([['sound:hotline/zh/no_input', 'sound:hotline/zh/main_menu']]);
+  });
+
+  it('leaves through onExhausted when the retries are used up, with the exact events in order', () => {
+    const call = new Call([menuFlow({ maxRetries: 1 })]);
+    call.start();
+    call.finish();
+    call.key('7'); // retry 1
+    call.finish();
+    call.timeout(); // retry 2 > maxRetries
+    expect(call.state.node).toBe('bye');
+    call.finish();
+    expect(events(call.all)).toEqual([
+      'flow.started',
+      'flow.node_entered',
+      'dtmf',
+      'menu.invalid',
+      'menu.timeout',
+      'node.exhausted',
+      'flow.node_entered',
+      'call.ended',
+    ]);
+    expect(eventsOf(call.all, 'node.exhausted')).toEqual([{ node: 'menu', retries: 2 }]);
+    expect(call.state.phase.kind).toBe('ended');
+  });
+
+  it('takes a key during the prompt (barge-in): stops the prompt; its late playback.finished is stale', () => {
+    const call = new Call([menuFlow()]);
+    call.start();
+    const pb = call.pb;
+    const c = call.key('1');
+    expect(c[0]).toEqual({ type: 'StopPlayback', playbackId: pb });
+    expect(eventsOf(c, 'dtmf')).toEqual([{ digit: '1', node: 'menu', bargeIn: true }]);
+    expect(call.state.node).toBe('one');
+    const before = call.state;
+    expect(call.send({ type: 'playback.finished', playbackId: pb })).toEqual([]);
+    expect(call.state).toBe(before);
+  });
+
+  it('ignores a stale timer and a key while nothing listens is recorded as ignored', () => {
+    const call = new Call([flow('p', { intro: { type: 'play', prompts: ['prompt:welcome'], next: 'menu' }, menu: menuFlow().nodes.menu, one: end, two: end, bye: end })]);
+    call.start();
+    expect(call.key('5')).toEqual([{ type: 'RecordEvent', event: 'dtmf', data: { digit: '5', node: 'intro', ignored: true } }]);
+    call.finish();
+    call.finish();
+    expect(call.send({ type: 'timer.fired', name: 'c1:t99:menu' })).toEqual([]);
+    expect(call.state.phase.kind).toBe('listening');
+  });
+
+  it('a play node with bargeIn moves on at a key and drops the key', () => {
+    const call = new Call([flow('p', { intro: { type: 'play', prompts: ['prompt:welcome'], bargeIn: true, next: 'menu' }, menu: menuFlow().nodes.menu, one: end, two: end, bye: end })]);
+    call.start();
+    const pb = call.pb;
+    const c = call.key('1');
+    expect(types(c)).toEqual(['event:dtmf', 'StopPlayback', 'event:flow.node_entered', 'PlayPrompt']);
+    expect(c[1]).toEqual({ type: 'StopPlayback', playbackId: pb });
+    expect(call.state.node).toBe('menu');
+    expect(call.state.phase.kind).toBe('playing');
+  });
+});
+
+describe('interpreter: gather', () => {
+  const gatherFlow = (extra: Record<string, unknown> = {}) =>
+    flow('g', {
+      ask: {
+        type: 'gather',
+        prompts: ['prompt:enter_number'],
+        minDigits: 3,
+        maxDigits: 6,
+        terminator: '#',
+        into: 'acct',
+        maxRetries: 1,
+        invalidPrompts: ['prompt:invalid_key'],
+        next: 'done',
+        onExhausted: 'bye',
+        ...extra,
+      },
+      done: end,
+      bye: end,
+    });
+
+  it('collects digits until the terminator, stores them, records only their count', () => {
+    const call = new Call([gatherFlow()]);
+    call.start();
+    call.key('1'); // barge-in
+    for (const d of '23') call.key(d);
+    const c = call.key('#');
+    expect(eventsOf(c, 'gather.completed')).toEqual([{ node: 'ask', into: 'acct', length: 3 }]);
+    expect(call.state.vars.acct).toBe('123');
+    expect(call.state.node).toBe('done');
+    expect(eventsOf(call.all, 'dtmf').map((d) => d.bargeIn)).toEqual([true, false, false, false]);
+  });
+
+  it('restarts the inter-digit timer at each key and finishes at maxDigits', () => {
+    const call = new Call([gatherFlow()]);
+    call.start();
+    call.finish();
+    const first = call.timer;
+    const c = call.key('1');
+    expect(types(c)).toEqual(['CancelTimer', 'event:dtmf', 'StartTimer']);
+    expect(call.timer).not.toBe(first);
+    for (const d of '23456') call.key(d);
+    expect(call.state.vars.acct).toBe('123456');
+    expect(call.state.node).toBe('done');
+  });
+
+  it('the inter-digit timeout ends the input: enough digits complete it', () => {
+    const call = new Call([gatherFlow()]);
+    call.start();
+    call.finish();
+    for (const d of '4711') call.key(d);
+    const c = call.timeout();
+    expect(events(c)).toEqual(['gather.completed', 'flow.node_entered', 'call.ended']);
+    expect(call.state.vars.acct).toBe('4711');
+  });
+
+  it('too few digits at the inter-digit timeout count as invalid', () => {
+    const call = new Call([gatherFlow()]);
+    call.start();
+    call.finish();
+    call.key('4');
+    const c = call.timeout();
+    expect(eventsOf(c, 'gather.invalid')).toEqual([{ node: 'ask', retries: 1, length: 1 }]);
+    expect(plays(c)).toEqual([['sound:hotline/zh/invalid_key', 'sound:hotline/zh/enter_number']]);
+    expect(call.state.digits).toBe('');
+  });
+
+  it('a pattern failure re-prompts, then exhausts into onExhausted', () => {
+    const call = new Call([gatherFlow({ pattern: '^9' })]);
+    call.start();
+    for (const d of '123#') call.key(d);
+    expect(eventsOf(call.last, 'gather.invalid')).toEqual([{ node: 'ask', retries: 1, length: 3 }]);
+    for (const d of '456#') call.key(d);
+    expect(events(call.last)).toEqual(['dtmf', 'gather.invalid', 'node.exhausted', 'flow.node_entered', 'call.ended']);
+    expect(call.state.node).toBe('bye');
+    expect(call.state.vars.acct).toBeUndefined();
+  });
+
+  it('silence with no digits is a gather.timeout', () => {
+    const call = new Call([gatherFlow({ maxRetries: 0 })]);
+    call.start();
+    call.finish();
+    expect(events(call.timeout())).toEqual(['gather.timeout', 'node.exhausted', 'flow.node_entered', 'call.ended']);
+  });
+});
+
+describe('interpreter: branch, schedule, set', () => {
+  const branchFlow = flow('b', {
+    check: {
+      type: 'branch',
+      conditions: [
+        { when: { var: 'tier', eq: 'vip' }, next: 'vip' },
+        { when: { all: [{ var: 'balance', lt: 0 }, { not: { var: 'tier', exists: true } }] }, next: 'owes' },
+      ],
+      default: 'other',
+    },
+    vip: end,
+    owes: end,
+    other: end,
+  });
+
+  it.each([
+    [{ tier: 'vip' }, 'vip'],
+    [{ balance: -5 }, 'owes'],
+    [{ balance: -5, tier: 'normal' }, 'other'],
+    [{}, 'other'],
+  ])('branch with %j goes to %s', (vars, target) => {
+    const call = new Call([branchFlow], { vars });
+    call.start();
+    expect(call.state.path).toEqual(['check', target]);
+  });
+
+  const scheduleFlow = flow('s', {
+    hours: {
+      type: 'schedule',
+      timezone: 'Asia/Shanghai',
+      weekly: { mon: [['08:00', '22:00']], wed: [['08:00', '12:00'], ['13:00', '22:00']], sun: [['09:00', '18:00']] },
+      holidays: ['2026-10-01', '2026-10-04'],
+      special: { '2026-10-04': [['09:00', '17:00']], '2026-10-06': [['10:00', '11:00']] },
+      open: 'is_open',
+      closed: 'is_closed',
+      holiday: 'is_holiday',
+    },
+    is_open: end,
+    is_closed: end,
+    is_holiday: end,
+  });
+
+  it.each([
+    ['2026-03-04T10:00:00+08:00', 'open'], // Wednesday morning
+    ['2026-03-04T12:30:00+08:00', 'closed'], // Wednesday lunch break
+    ['2026-03-04T23:30:00+08:00', 'closed'], // Wednesday night
+    ['2026-03-04T22:00:00+08:00', 'closed'], // closing time is exclusive
+    ['2026-03-05T10:00:00+08:00', 'closed'], // Thursday: no hours at all
+    ['2026-03-02T01:00:00Z', 'open'], // 09:00 Monday in Shanghai (still Monday in UTC)
+    ['2026-03-01T23:30:00Z', 'closed'], // 07:30 Monday in Shanghai, Sunday in UTC
+    ['2026-09-30T17:00:00Z', 'holiday'], // 01:00 on 1 October in Shanghai, 30 September in UTC
+    ['2026-10-01T10:00:00+08:00', 'holiday'],
+    ['2026-10-04T16:30:00+08:00', 'open'], // a special day wins over the holiday list
+    ['2026-10-04T17:30:00+08:00', 'closed'],
+    ['2026-10-06T10:30:00+08:00', 'open'], // special hours on a Tuesday (no weekly hours)
+    ['2026-10-06T11:30:00+08:00', 'closed'],
+  ])('schedule at %s is %s', (at, outcome) => {
+    const call = new Call([scheduleFlow], { now: new Date(at) });
+    const c = call.start();
+    expect(eventsOf(c, 'schedule.evaluated')).toEqual([{ node: 'hours', outcome }]);
+    expect(call.state.path).toEqual(['hours', `is_${outcome}`]);
+  });
+
+  it('set assigns scalars and fills templates with sanitised values', () => {
+    const f = flow('v', {
+      assign: { type: 'set', assign: { greeting: 'hi-{{caller}}', path: 'x/{{input}}', n: 5, flag: true, missing: '{{nope}}' }, next: 'done' },
+      done: end,
+    });
+    const call = new Call([f], { vars: { input: '../a b;c' } });
+    call.start();
+    expect(call.state.vars).toMatchObject({ greeting: 'hi-13800138000', path: 'x/..abc', n: 5, flag: true, missing: '' });
+  });
+});
+
+describe('interpreter: http', () => {
+  const httpFlow = flow('h', {
+    lookup: {
+      type: 'http',
+      service: 'crm',
+      path: '/customers/{{caller}}',
+      map: { tier: 'customer.tier', balance: 'balance', obj: 'customer', missing: 'x.y' },
+      next: 'ok',
+      onError: 'failed',
+    },
+    ok: end,
+    failed: end,
+  });
+
+  it('requests with the path filled, maps scalar fields of the answer', () => {
+    const call = new Call([httpFlow]);
+    const c = call.start();
+    expect(c).toContainEqual({ type: 'HttpRequest', requestId: 'c1:http1:lookup', service: 'crm', path: '/customers/13800138000', timeoutMs: 2000 });
+    expect(call.state.phase).toEqual({ kind: 'http', requestId: 'c1:http1:lookup' });
+    const r = call.send({ type: 'http.result', requestId: 'c1:http1:lookup', ok: true, status: 200, body: { customer: { tier: 'gold' }, balance: 12.5 } });
+    expect(eventsOf(r, 'http.completed')).toEqual([{ node: 'lookup', service: 'crm', ok: true, status: 200 }]);
+    expect(call.state.vars).toMatchObject({ tier: 'gold', balance: 12.5 });
+    expect(call.state.vars).not.toHaveProperty('obj');
+    expect(call.state.vars).not.toHaveProperty('missing');
+    expect(call.state.path).toEqual(['lookup', 'ok']);
+  });
+
+  it('an error answer takes onError', () => {
+    const call = new Call([httpFlow]);
+    call.start();
+    const r = call.send({ type: 'http.result', requestId: 'c1:http1:lookup', ok: false, status: 504, body: null });
+    expect(eventsOf(r, 'http.completed')).toEqual([{ node: 'lookup', service: 'crm', ok: false, status: 504 }]);
+    expect(call.state.path).toEqual(['lookup', 'failed']);
+  });
+
+  it('ignores a stale answer (another request id) and keys while waiting', () => {
+    const call = new Call([httpFlow]);
+    call.start();
+    const before = call.state;
+    expect(call.send({ type: 'http.result', requestId: 'c1:http0:lookup', ok: true, status: 200, body: { balance: 1 } })).toEqual([]);
+    expect(call.state).toBe(before);
+    expect(events(call.key('1'))).toEqual(['dtmf']);
+    expect(call.state.phase.kind).toBe('http');
+  });
+});
+
+describe('interpreter: language, queue, transfer, voicemail, sms, survey', () => {
+  it('a language switch changes how prompt: media resolve', () => {
+    const f = flow('l', {
+      en: { type: 'language', language: 'en', next: 'hello' },
+      hello: { type: 'play', prompts: ['prompt:welcome', 'digits:{{caller}}', 'sound:beep'], next: 'done' },
+      done: end,
+    });
+    const call = new Call([f]);
+    const c = call.start();
+    expect(eventsOf(c, 'language.changed')).toEqual([{ node: 'en', from: 'zh', to: 'en' }]);
+    expect(plays(c)).toEqual([['sound:hotline/en/welcome', 'digits:13800138000', 'sound:beep']]);
+    expect(call.state.language).toBe('en');
+    expect(call.state.vars.language).toBe('en');
+  });
+
+  it('the queue placeholder apologises and ends the call with cause queue_unavailable', () => {
+    const f = flow('q', { q: { type: 'queue', queue: 'general', skills: ['general'], priority: 3, next: 'bye' }, bye: end });
+    const call = new Call([f]);
+    const c = call.start();
+    expect(eventsOf(c, 'queue.requested')).toEqual([{ node: 'q', queue: 'general', skills: ['general'], priority: 3 }]);
+    expect(plays(c)).toEqual([['sound:hotline/zh/agents_unavailable']]);
+    const done = call.finish();
+    expect(done).toContainEqual({ type: 'Hangup' });
+    expect(eventsOf(done, 'call.ended')).toEqual([{ cause: 'queue_unavailable', node: 'q', flow: 'q', version: 1 }]);
+    expect(call.state.phase.kind).toBe('ended');
+  });
+
+  it('transfer plays its prompts, then transfers to the filled number without hanging up', () => {
+    const f = flow('t', { out: { type: 'transfer', number: '{{target}}', prompts: ['prompt:goodbye'] } });
+    const call = new Call([f], { vars: { target: '+8610086' } });
+    call.start();
+    expect(call.finish()).toEqual([
+      { type: 'RecordEvent', event: 'call.transferred', data: { node: 'out', to: '+8610086' } },
+      { type: 'Transfer', number: '+8610086' },
+      { type: 'RecordEvent', event: 'call.ended', data: { cause: 'transferred', node: 'out', flow: 't', version: 1 } },
+    ]);
+    expect(call.state.phase.kind).toBe('ended');
+  });
+
+  it('transfer without prompts transfers at once', () => {
+    const call = new Call([flow('t', { out: { type: 'transfer', number: '95555' } })]);
+    expect(types(call.start())).toEqual([
+      'Answer',
+      'event:flow.started',
+      'event:flow.node_entered',
+      'event:call.transferred',
+      'Transfer',
+      'event:call.ended',
+    ]);
+  });
+
+  it('voicemail records after the greeting and continues when that recording finishes', () => {
+    const f = flow('vm', { vm: { type: 'voicemail', prompts: ['prompt:leave_message'], maxSeconds: 30, next: 'bye' }, bye: end });
+    const call = new Call([f]);
+    call.start();
+    expect(call.finish()).toEqual([{ type: 'RecordMessage', name: 'voicemail-c1-2', maxSeconds: 30 }]);
+    expect(call.state.phase).toEqual({ kind: 'recording', name: 'voicemail-c1-2' });
+    expect(call.send({ type: 'recording.finished', name: 'voicemail-c1-1', ok: true, seconds: 3 })).toEqual([]);
+    const c = call.send({ type: 'recording.finished', name: 'voicemail-c1-2', ok: true, seconds: 12 });
+    expect(eventsOf(c, 'voicemail.recorded')).toEqual([{ node: 'vm', recording: 'voicemail-c1-2', ok: true, seconds: 12 }]);
+    expect(call.state.path).toEqual(['vm', 'bye']);
+  });
+
+  it('sms requests a message to the caller with the listed variables and moves on', () => {
+    const f = flow('sms', { text: { type: 'sms', template: 'data_pack', variables: ['language', 'nope'], next: 'bye' }, bye: end });
+    const call = new Call([f]);
+    const c = call.start();
+    expect(c).toContainEqual({ type: 'SendSms', to: '13800138000', template: 'data_pack', variables: { language: 'zh' } });
+    expect(eventsOf(c, 'sms.requested')).toEqual([{ node: 'text', template: 'data_pack' }]);
+    expect(call.state.node).toBe('bye');
+  });
+
+  const surveyFlow = flow('sv', {
+    rate: { type: 'survey', question: 'satisfaction', prompts: ['prompt:survey_rating'], scale: 5, maxRetries: 1, invalidPrompts: ['prompt:invalid_key'], next: 'thanks', onNoAnswer: 'skipped' },
+    thanks: end,
+    skipped: end,
+  });
+
+  it('survey: a key in 1..scale is the answer', () => {
+    const call = new Call([surveyFlow]);
+    call.start();
+    call.finish();
+    const c = call.key('4');
+    expect(eventsOf(c, 'survey.answered')).toEqual([{ question: 'satisfaction', score: 4, scale: 5, node: 'rate' }]);
+    expect(call.state.vars.survey_satisfaction).toBe(4);
+    expect(call.state.node).toBe('thanks');
+  });
+
+  it('survey: out-of-scale keys are invalid and re-ask; no answer at all goes to onNoAnswer', () => {
+    const call = new Call([surveyFlow]);
+    call.start();
+    const c = call.key('7');
+    expect(eventsOf(c, 'survey.invalid')).toEqual([{ node: 'rate', retries: 1, digit: '7' }]);
+    expect(plays(c)).toEqual([['sound:hotline/zh/invalid_key', 'sound:hotline/zh/survey_rating']]);
+    call.finish();
+    expect(events(call.timeout())).toEqual(['survey.timeout', 'node.exhausted', 'flow.node_entered', 'call.ended']);
+    expect(call.state.node).toBe('skipped');
+    expect(call.state.vars).not.toHaveProperty('survey_satisfaction');
+  });
+
+  it.each(['0', '*', '#'])('survey: key %s is not a score', (digit) => {
+    const call = new Call([surveyFlow]);
+    call.start();
+    expect(events(call.key(digit))).toEqual(['dtmf', 'survey.invalid']);
+  });
+});
+
+describe('interpreter: subflow, goto, hangup, failures', () => {
+  const sub = flow('sub', {
+    ask: { type: 'menu', prompts: ['prompt:survey_resolved'], options: { '1': 'back' }, maxRetries: 0, onExhausted: 'back' },
+    back: { type: 'return' },
+  });
+  const main = flow('main', {
+    intro: { type: 'subflow', flow: 'sub', next: 'after' },
+    after: { type: 'play', prompts: ['prompt:goodbye'], next: 'jump' },
+    jump: { type: 'goto', flow: 'other' },
+  });
+  const other = flow('other', { bye: { type: 'hangup', prompts: ['prompt:goodbye'], reason: 'closed' } }, { language: 'en' });
+
+  it('runs a subflow, returns to next, then goes to another flow for good', () => {
+    const call = new Call([main, sub, other]);
+    call.start();
+    expect(call.state).toMatchObject({ flowId: 'sub', node: 'ask', stack: [{ flowId: 'main', version: 1, next: 'after' }] });
+    call.finish();
+    call.key('1');
+    expect(call.state).toMatchObject({ flowId: 'main', node: 'after', stack: [] });
+    call.finish();
+    expect(call.state).toMatchObject({ flowId: 'other', node: 'bye', stack: [] });
+    // The call keeps its language: a goto does not switch to the target flow's language.
+    expect(plays(call.last)).toEqual([['sound:hotline/zh/goodbye']]);
+    const c = call.finish();
+    expect(types(c)).toContain('Hangup');
+    expect(eventsOf(c, 'call.ended')).toEqual([{ cause: 'closed', node: 'bye', flow: 'other', version: 1 }]);
+    expect(call.state.path).toEqual(['intro', 'ask', 'back', 'after', 'jump', 'bye']);
+  });
+
+  it('a return at the top level ends the call as completed', () => {
+    const call = new Call([flow('r', { back: { type: 'return' } })]);
+    expect(eventsOf(call.start(), 'call.ended')).toEqual([{ cause: 'completed', node: 'back', flow: 'r', version: 1 }]);
+  });
+
+  it('a subflow or goto to a flow that is not loaded ends the call with an error', () => {
+    for (const type of ['subflow', 'goto']) {
+      const call = new Call([flow('x', { go: { type, flow: 'missing', ...(type === 'subflow' ? { next: 'go' } : {}) } })]);
+      const c = call.start();
+      expect(events(c)).toEqual(['flow.started', 'flow.node_entered', 'flow.error', 'call.ended']);
+      expect(eventsOf(c, 'call.ended')[0]).toMatchObject({ cause: 'error' });
+      expect(c).toContainEqual({ type: 'Hangup' });
+    }
+  });
+
+  it('hangup plays its prompts first, then hangs up with its reason', () => {
+    const call = new Call([flow('x', { bye: { type: 'hangup', prompts: ['prompt:goodbye'], reason: 'closed' } })]);
+    call.start();
+    expect(call.state.phase.kind).toBe('playing');
+    expect(events(call.key('1'))).toEqual(['dtmf']); // keys do not cut the goodbye short
+    const c = call.finish();
+    expect(c).toContainEqual({ type: 'Hangup' });
+    expect(eventsOf(c, 'call.ended')).toEqual([{ cause: 'closed', node: 'bye', flow: 'x', version: 1 }]);
+  });
+
+  it('a hang-up mid-menu stops the prompt, records call.ended once with the cause; later inputs do nothing', () => {
+    const call = new Call([menuFlow()]);
+    call.start();
+    const pb = call.pb;
+    expect(call.hangup('hangup:16')).toEqual([
+      { type: 'StopPlayback', playbackId: pb },
+      { type: 'RecordEvent', event: 'call.ended', data: { cause: 'hangup:16', node: 'menu', flow: 'm', version: 1 } },
+    ]);
+    expect(call.hangup()).toEqual([]);
+    expect(call.key('1')).toEqual([]);
+    expect(call.send({ type: 'playback.finished', playbackId: pb })).toEqual([]);
+    expect(eventsOf(call.all, 'call.ended')).toHaveLength(1);
+  });
+
+  it('a hang-up while listening cancels the timer and does not send Hangup', () => {
+    const call = new Call([menuFlow()]);
+    call.start();
+    call.finish();
+    expect(types(call.hangup())).toEqual(['CancelTimer', 'event:call.ended']);
+  });
+
+  it('command.failed: a failed prompt ends the call with an error, a failed SMS is only recorded', () => {
+    const call = new Call([menuFlow()]);
+    call.start();
+    const c = call.send({ type: 'command.failed', command: 'PlayPrompt', error: 'no such sound' });
+    expect(events(c)).toEqual(['flow.error', 'call.ended']);
+    expect(eventsOf(c, 'flow.error')).toEqual([{ node: 'menu', command: 'PlayPrompt', error: 'no such sound' }]);
+    expect(c).toContainEqual({ type: 'Hangup' });
+    expect(eventsOf(c, 'call.ended')[0]).toMatchObject({ cause: 'error' });
+
+    const call2 = new Call([menuFlow()]);
+    call2.start();
+    const before = call2.state;
+    expect(events(call2.send({ type: 'command.failed', command: 'SendSms', error: 'queue down' }))).toEqual(['flow.error']);
+    expect(call2.state).toBe(before);
+  });
+
+  it('a loop without waiting (which the validator rejects) is cut off instead of spinning', () => {
+    const raw = flow('loop', { a: { type: 'set', assign: { n: 1 }, next: 'b' }, b: { type: 'set', assign: { n: 2 }, next: 'a' } });
+    const call = new Call([raw]);
+    const c = call.start();
+    expect(eventsOf(c, 'flow.error')).toEqual([{ node: expect.any(String), error: 'too many nodes without waiting' }]);
+    expect(call.state.phase.kind).toBe('ended');
+  });
+});
+
+describe('fixed interpreter issues (found by these tests)', () => {
+  it('hangup after its prompt finished does not stop that finished playback', () => {
+    const call = new Call([flow('x', { bye: { type: 'hangup', prompts: ['prompt:goodbye'] } })]);
+    call.start();
+    expect(types(call.finish())).toEqual(['Hangup', 'event:call.ended']);
+  });
+
+  it('the queue placeholder does not stop its finished apology', () => {
+    const call = new Call([flow('q', { q: { type: 'queue', queue: 'general', next: 'bye' }, bye: end })]);
+    call.start();
+    expect(types(call.finish())).toEqual(['Hangup', 'event:call.ended']);
+  });
+
+  it('a template on a missing variable does not produce an empty media URI', () => {
+    const call = new Call([flow('n', { say: { type: 'play', prompts: ['prompt:balance_is', 'number:{{balance}}'], next: 'bye' }, bye: end })]);
+    const media = plays(call.start()).flat();
+    expect(media.every((m) => /^[a-z]+:.+/.test(m))).toBe(true);
+  });
+});
