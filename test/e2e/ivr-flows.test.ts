@@ -192,7 +192,8 @@ describe('IVR flows on real calls — business hours, demo CRM down', () => {
     const sipp = await sippCall({
       dialed: '10010',
       caller,
-      steps: [...intoMainMenu, { waitMs: 900, digit: '1' }, { waitMs: 1500, digit: '0' }],
+      // lookup_failed (a plain play, ~5 s) must end before the key for the main menu.
+      steps: [...intoMainMenu, { waitMs: 900, digit: '1' }, { waitMs: 7000, digit: '0' }],
       end: 'wait-bye',
       recvTimeoutMs: 40_000,
     });
