@@ -47,7 +47,7 @@ describe('Asterisk crashes and restarts under a running Hotline', () => {
     expect(lostRows.at(-1)).toMatchObject({ type: 'call.ended', data: { cause: 'lost_during_outage' } });
 
     const caller = uniqueCaller();
-    const sipp = await sippCall({ dialed: '96000', caller, end: 'wait-bye', steps: [{ waitMs: 1500, digit: '5' }, { waitMs: 1500, digit: '1' }] });
+    const sipp = await sippCall({ dialed: '96000', caller, end: 'wait-bye', steps: [{ waitMs: 5500, digit: '5' }, { waitMs: 1500, digit: '1' }] });
     expect(sipp.code, sipp.output).toBe(0);
     const rows = await records.endedCallOf(caller);
     expect(rows.filter((r) => r.type === 'survey.answered').map((r) => r.data.score)).toEqual([5, 1]);

@@ -1,51 +1,19 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import '../../setup/provided.ts';
-import { writeDtmfPcap } from './dtmf-pcap.ts';
+import { scenarioXml, type SippCall } from './sipp-scenario.ts';
 
-const scenarios = resolve(import.meta.dirname, '../sipp');
+export type { SippCall, Step } from './sipp-scenario.ts';
+
 /** SIPp's signalling and media ports: outside Asterisk's RTP range (30000-30999 in tests). */
 let nextSlot = (process.pid % 20) * 20;
-
-/** Wait `waitMs`, then press `digit` (RFC 2833 from SIPp's pcaps); a step without digit only waits. */
-export interface Step {
-  waitMs: number;
-  digit?: string;
-}
-
-export interface SippCall {
-  dialed: string;
-  caller: string;
-  steps?: Step[];
-  /** 'wait-bye': Hotline ends the call; 'hangup': the caller hangs up after the steps. */
-  end: 'wait-bye' | 'hangup';
-  /** How long SIPp waits for any expected message before failing the call. */
-  recvTimeoutMs?: number;
-}
 
 export interface SippResult {
   code: number | null;
   output: string;
-}
-
-/** The scenario for `call`; each key's pcap is written into `dir`. */
-export function scenarioXml(call: SippCall, dir: string): string {
-  const steps = (call.steps ?? [])
-    .map((s, i) => {
-      const pause = `  <pause milliseconds="${s.waitMs}"/>`;
-      if (s.digit === undefined) return pause;
-      const file = join(dir, `key-${i}.pcap`);
-      writeDtmfPcap(file, s.digit, i);
-      return `${pause}\n  <nop><action><exec play_pcap_audio="${file}"/></action></nop>`;
-    })
-    .join('\n');
-  return readFileSync(join(scenarios, 'uac.xml'), 'utf8')
-    .replace('{{STEPS}}', steps)
-    .replace('{{END}}', readFileSync(join(scenarios, `end-${call.end}.xml`), 'utf8'))
-    .replaceAll('{{CALLER}}', call.caller);
 }
 
 /** Runs one SIPp call from 127.0.0.2 (the trunk's identify match) to the lab Asterisk. */
@@ -88,8 +56,8 @@ export async function sippCall(call: SippCall): Promise<SippResult> {
 
 /** Caller numbers unique to one test, so its call is found among others in the run's database. */
 let callerSeq = 0;
-export function uniqueCaller(suffix = ''): string {
+/** 11 digits: 1, the process, a sequence number, then `ending` (e.g. 8888 for a VIP in the demo CRM). */
+export function uniqueCaller(ending = '0000'): string {
   callerSeq += 1;
-  const base = `139${String(process.pid % 10000).padStart(4, '0')}${String(callerSeq).padStart(4, '0')}`;
-  return suffix ? base.slice(0, 11 - suffix.length) + suffix : base;
+  return `1${String(process.pid % 1000).padStart(3, '0')}${String(callerSeq % 1000).padStart(3, '0')}${ending.padStart(4, '0').slice(-4)}`;
 }

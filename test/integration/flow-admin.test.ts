@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import '../setup/provided.ts';
+import { FlowRejected, FlowRepository } from '../../src/flows/flow-repository.ts';
+import { loadFlowDir } from '../../src/flows/loader.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { TokenAuth } from '../../src/http/auth.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { FlowStore } from '../../src/records/flow-store.ts';
+import { migrate } from '../../src/records/migrate.ts';
+
+const FLOWS_DIR = resolve(import.meta.dirname, '../../ivr-flows');
+const ADMIN = 'admin-token-for-flow-admin-tests';
+const SUPERVISOR = 'supervisor-token-for-flow-admin';
+const AGENT = 'agent-token-for-flow-admin-tests';
+
+/** A short flow with an id unique to this run's test, so test files sharing the database never collide. */
+const shortFlow = (id: string, prompt = 'prompt:goodbye') => ({
+  id,
+  version: 1,
+  name: 'admin test',
+  language: 'zh',
+  start: 'bye',
+  nodes: { bye: { type: 'hangup', prompts: [prompt], reason: 'completed' } },
+});
+
+describe('flow versions, publish and rollback (real Postgres)', () => {
+  const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
+  const store = new FlowStore(pool);
+  let repo: FlowRepository;
+
+  beforeAll(async () => {
+    await migrate(pool);
+    repo = new FlowRepository(await loadFlowDir(FLOWS_DIR, ['crm']));
+    expect((await repo.sync(store)).conflicts).toEqual([]);
+  });
+  afterAll(() => pool.end());
+
+  it('publishes numbered versions; a running call keeps its version; rollback moves only new calls', async () => {
+    const id = `t-${randomUUID().slice(0, 8)}`;
+    expect((await repo.publish(store, shortFlow(id), 'alice')).version).toBe(1);
+    const v2 = await repo.publish(store, shortFlow(id, 'prompt:survey_thanks'), 'bob');
+    expect(v2.version).toBe(2);
+    expect(repo.active(id)?.version).toBe(2);
+    // A call that started on v1 resolves v1 by (id, version), whatever is active now.
+    expect(repo.get(id, 1)?.nodes.bye).toMatchObject({ prompts: ['prompt:goodbye'] });
+    await repo.rollback(store, id, 1, 'carol');
+    expect(repo.active(id)?.version).toBe(1);
+
+    // Another process (or a restart) sees the same versions and active pointer from Postgres.
+    const other = new FlowRepository(await loadFlowDir(FLOWS_DIR, ['crm']));
+    await other.sync(store);
+    expect(other.active(id)?.version).toBe(1);
+    expect(other.versionsOf(id).map((v) => [v.version, v.author])).toEqual([
+      [1, 'alice'],
+      [2, 'bob'],
+    ]);
+  });
+
+  it('an invalid flow is rejected with every error and its path, and nothing changes', async () => {
+    const id = `t-${randomUUID().slice(0, 8)}`;
+    await repo.publish(store, shortFlow(id), 'alice');
+    const before = await store.load();
+    const bad = { ...shortFlow(id, 'prompt:nope'), nodes: { bye: { type: 'hangup', prompts: ['prompt:nope'] }, lost: { type: 'hangup' } } };
+    const err = await repo.publish(store, bad, 'mallory').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlowRejected);
+    expect((err as FlowRejected).errors).toEqual([
+      { path: 'nodes.bye.prompts.0', message: 'prompt "nope" is not in the prompt catalog' },
+      { path: 'nodes.lost', message: 'node "lost" is unreachable from start "bye"' },
+    ]);
+    expect(await store.load()).toEqual(before);
+    expect(repo.active(id)?.version).toBe(1);
+  });
+
+  it('a file that changed without a new version number is reported, not silently published', async () => {
+    const bundle = await loadFlowDir(FLOWS_DIR, ['crm']);
+    const main = bundle.flows.find((f) => f.id === 'main')!;
+    const edited = { ...bundle, flows: bundle.flows.map((f) => (f.id === 'main' ? { ...main, name: 'edited in place' } : f)) };
+    const { conflicts } = await new FlowRepository(edited).sync(store);
+    expect(conflicts).toEqual([`flow main version ${main.version} differs from the published one: bump "version" in the file`]);
+  });
+});
+
+describe('flow admin HTTP API (real Postgres)', () => {
+  const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
+  const store = new FlowStore(pool);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+
+  beforeAll(async () => {
+    await migrate(pool);
+    const flows = new FlowRepository(await loadFlowDir(FLOWS_DIR, ['crm']));
+    await flows.sync(store);
+    app = await buildApp({
+      logger: createLogger('silent'),
+      readiness: { ari: () => true, postgres: async () => true, redis: async () => true, migrated: () => true },
+      flows: { flows, store, auth: new TokenAuth(`admin:${ADMIN},supervisor:${SUPERVISOR},agent:${AGENT}`) },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await pool.end();
+  });
+  const as = (token?: string) => (token ? { authorization: `Bearer ${token}` } : {});
+
+  it('every flow route needs a token, and the right role', async () => {
+    const routes: Array<[string, string, unknown?]> = [
+      ['GET', '/flows'],
+      ['GET', '/flows/main'],
+      ['GET', '/flows/main/versions/1'],
+      ['POST', '/flows/validate', shortFlow('x')],
+      ['POST', '/flows/main/versions', shortFlow('main')],
+      ['POST', '/flows/main/rollback', { version: 1 }],
+      ['GET', '/numbers'],
+      ['PUT', '/numbers/12345', { flowId: 'main' }],
+      ['DELETE', '/numbers/12345'],
+    ];
+    for (const [method, url, payload] of routes) {
+      for (const headers of [as(), as('wrong-token-wrong-token'), { authorization: `Basic ${ADMIN}` }]) {
+        const res = await app.inject({ method: method as 'GET', url, payload: payload as object, headers });
+        expect([method, url, res.statusCode, res.json().error]).toEqual([method, url, 401, 'unauthorized']);
+      }
+      const res = await app.inject({ method: method as 'GET', url, payload: payload as object, headers: as(AGENT) });
+      expect([method, url, res.statusCode, res.json().error]).toEqual([method, url, 403, 'forbidden']);
+    }
+    const write = await app.inject({ method: 'POST', url: '/flows/main/rollback', payload: { version: 1 }, headers: as(SUPERVISOR) });
+    expect(write.statusCode).toBe(403);
+    expect((await app.inject({ url: '/flows', headers: as(SUPERVISOR) })).statusCode).toBe(200);
+  });
+
+  it('validate and publish answer 422 with every error; bad request bodies get a stable error id', async () => {
+    const bad = { id: 'main', version: 1, name: 'x', language: 'fr', start: 'a', nodes: { a: { type: 'hangup', extra: 1 } } };
+    const v = await app.inject({ method: 'POST', url: '/flows/validate', payload: bad, headers: as(ADMIN) });
+    expect(v.statusCode).toBe(422);
+    expect(v.json()).toEqual({
+      error: 'flow_invalid',
+      message: 'the flow is not valid; nothing was changed',
+      errors: [
+        { path: 'language', message: 'Invalid option: expected one of "zh"|"en"' },
+        { path: 'nodes.a', message: 'Unrecognized key: "extra"' },
+      ],
+    });
+    const p = await app.inject({ method: 'POST', url: '/flows/main/versions', payload: bad, headers: as(ADMIN) });
+    expect(p.statusCode).toBe(422);
+    expect((await app.inject({ url: '/flows/main', headers: as(ADMIN) })).json().activeVersion).toBe(1);
+
+    const mismatch = await app.inject({ method: 'POST', url: '/flows/survey/versions', payload: shortFlow('other'), headers: as(ADMIN) });
+    expect(mismatch.json()).toMatchObject({ error: 'flow_invalid', errors: [{ path: 'id', message: 'the body\'s id must be "survey"' }] });
+    const badBody = await app.inject({ method: 'POST', url: '/flows/main/rollback', payload: { version: 'one' }, headers: as(ADMIN) });
+    expect(badBody.statusCode).toBe(400);
+    expect(badBody.json()).toMatchObject({ error: 'validation_failed', errors: [{ path: 'version' }] });
+    const unknownNumberFlow = await app.inject({ method: 'PUT', url: '/numbers/12345', payload: { flowId: 'ghost' }, headers: as(ADMIN) });
+    expect(unknownNumberFlow.json()).toMatchObject({ error: 'flow_invalid', errors: [{ path: 'flowId', message: 'unknown flow "ghost"' }] });
+    expect((await app.inject({ url: '/flows/ghost', headers: as(ADMIN) })).json()).toMatchObject({ error: 'flow_not_found' });
+  });
+});
