@@ -164,7 +164,8 @@ export class CallRunner {
           return;
         case 'SendSms':
           return await this.deps.sms.request({
-            id: `${this.callId}:${this.seq + 1}`,
+            // BullMQ job ids may not contain ":".
+            id: `${this.callId}-${this.seq + 1}`,
             callId: this.callId,
             to: cmd.to,
             template: cmd.template,

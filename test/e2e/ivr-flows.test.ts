@@ -78,12 +78,12 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     expect(entered(rows)).toContain('say_balance');
   });
 
-  it('switches to English: the language changes and the menu continues', async () => {
+  it('switches to English, then asks for a data pack by SMS (a durable job) in the second menu', async () => {
     const caller = uniqueCaller();
     const sipp = await sippCall({
       dialed: '10010',
       caller,
-      steps: [{ waitMs: 600, digit: '1' }, { waitMs: 900, digit: '2' }, { waitMs: 900, digit: '2' }, { waitMs: 1000 }],
+      steps: [{ waitMs: 600, digit: '1' }, { waitMs: 900, digit: '2' }, { waitMs: 900, digit: '2' }, { waitMs: 900, digit: '2' }, { waitMs: 1500 }],
       end: 'hangup',
     });
     expect(sipp.code, sipp.output).toBe(0);
@@ -92,7 +92,11 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     expect(selected(rows)).toEqual([
       ['choose_language', '2'],
       ['main_menu', '2'],
+      ['services_menu', '2'],
     ]);
+    expect(types(rows, 'sms.requested').map((r) => r.data)).toEqual([{ node: 'data_pack_sms', template: 'data_pack' }]);
+    expect(types(rows, 'flow.error')).toEqual([]);
+    expect(entered(rows).at(-1)).toBe('data_pack_sent');
   });
 
   it('a VIP caller (CRM lookup) goes straight to the VIP queue', async () => {
@@ -105,13 +109,23 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     expect(ended(rows)).toEqual([{ cause: 'queue_unavailable', node: 'vip_queue', flow: 'main', version: 1 }]);
   });
 
-  it('after hours (injected clock), asking for an agent leads to the closed notice and voicemail', async () => {
+  it('after hours (injected clock), asking for an agent leads to the closed notice and a recorded voicemail', async () => {
     const caller = uniqueCaller();
-    const sipp = await sippCall({ dialed: '10010', caller, steps: [...intoMainMenu, { waitMs: 900, digit: '0' }, { waitMs: 3000 }], end: 'hangup' });
+    // closed (~6.7 s) and leave_message (~5.3 s) play, then a beep; # ends the message after ~2 s.
+    const sipp = await sippCall({
+      dialed: '10010',
+      caller,
+      steps: [...intoMainMenu, { waitMs: 900, digit: '0' }, { waitMs: 14_500, digit: '#' }],
+      end: 'wait-bye',
+      recvTimeoutMs: 30_000,
+    });
     expect(sipp.code, sipp.output).toBe(0);
     const rows = await records.endedCallOf(caller);
     expect(types(rows, 'schedule.evaluated').map((r) => r.data)).toEqual([{ node: 'hours_check', outcome: 'closed' }]);
-    expect(entered(rows)).toContain('closed_notice');
+    expect(entered(rows).slice(-4)).toEqual(['hours_check', 'closed_notice', 'leave_message', 'goodbye']);
+    const [vm] = types(rows, 'voicemail.recorded');
+    expect(vm?.data).toMatchObject({ node: 'leave_message', ok: true, recording: expect.stringMatching(/^voicemail-/) });
+    expect(ended(rows)).toEqual([{ cause: 'completed', node: 'goodbye', flow: 'main', version: 1 }]);
   });
 
   it('a caller who hangs up mid-menu ends the call once, at that menu', async () => {

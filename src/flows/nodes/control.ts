@@ -1,13 +1,17 @@
-import { end, isCurrentPlayback, play, record, type NodeHandler } from '../runtime.ts';
+import { end, isCurrentPlayback, play, record, type Ctx, type NodeHandler } from '../runtime.ts';
+import type { FlowState } from '../state.ts';
+
+/** The validator checks flow names, but a flow can be unloaded since: end the call, say why. */
+function flowMissing(s: FlowState, flowId: string, ctx: Ctx): FlowState {
+  record(ctx, 'flow.error', { node: s.node, error: `flow ${flowId} is not loaded` });
+  return end(s, ctx, 'error', true);
+}
 
 /** Runs another flow and comes back to `next` when it reaches a `return` node. */
 export const subflowNode: NodeHandler<'subflow'> = {
   enter(s, node, ctx) {
     const sub = ctx.flows.active(node.flow);
-    if (!sub) {
-      record(ctx, 'flow.error', { node: s.node, error: `flow ${node.flow} is not loaded` });
-      return end(s, ctx, 'error', true);
-    }
+    if (!sub) return flowMissing(s, node.flow, ctx);
     return ctx.enterFlow({ ...s, stack: [...s.stack, { flowId: s.flowId, version: s.version, next: node.next }] }, sub);
   },
 };
@@ -26,10 +30,7 @@ export const returnNode: NodeHandler<'return'> = {
 export const gotoNode: NodeHandler<'goto'> = {
   enter(s, node, ctx) {
     const target = ctx.flows.active(node.flow);
-    if (!target) {
-      record(ctx, 'flow.error', { node: s.node, error: `flow ${node.flow} is not loaded` });
-      return end(s, ctx, 'error', true);
-    }
+    if (!target) return flowMissing(s, node.flow, ctx);
     return ctx.enterFlow(s, target);
   },
 };
