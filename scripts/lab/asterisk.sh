@@ -15,7 +15,7 @@ pidfile="$root$run/lab.pid"
 
 prepare_chroot() {
   mountpoint -q "$root/proc" || as_root mount -t proc proc "$root/proc"
-  as_root mkdir -p "$root$run" "$root$logdir" "$root/var/lib/asterisk" "$root/var/spool/asterisk" "$root/var/run/asterisk"
+  as_root mkdir -p "$root$run" "$root$logdir" "$root/var/lib/asterisk" "$root/var/spool/asterisk/recording" "$root/var/run/asterisk"
   # Keep every name lookup on this machine: without these each call stalls ~5 s (LAB.md).
   printf '127.0.0.1 localhost %s\n::1 localhost\n' "$(hostname)" | as_root tee "$root/etc/hosts" >/dev/null
   echo 'hosts: files' | as_root tee "$root/etc/nsswitch.conf" >/dev/null
