@@ -44,6 +44,16 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const { startHotline } = await import('../main.ts');
+  const { isAriSpecLoadFailure } = await import('../telephony/ari/ari-telephony.ts');
+  // Any other uncaught exception is a bug: log it and exit so a supervisor restarts us.
+  process.on('uncaughtException', (err) => {
+    if (isAriSpecLoadFailure(err)) {
+      log.warn({ err: String(err) }, 'ARI not ready yet (API description failed to load); reconnecting');
+      return;
+    }
+    log.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
   const hotline = await startHotline(config, log);
   await hotline.listen();
   let signals = 0;

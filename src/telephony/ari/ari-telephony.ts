@@ -302,6 +302,16 @@ export class AriTelephony implements TelephonyPort {
   }
 }
 
+/**
+ * swagger-client (under ari-client) both rejects the connect promise and *throws* from an HTTP
+ * callback when Asterisk answers its API description with an error — as Asterisk does (503)
+ * for a moment while it starts. The rejection is handled by the supervisor; the throw would
+ * be an uncaught exception. The entry point lets exactly these through (see cli/hotline.ts).
+ */
+export function isAriSpecLoadFailure(err: unknown): boolean {
+  return typeof err === 'string' && /^\d{3} : .*\/ari\/api-docs\//.test(err);
+}
+
 /** ari-client turns an HTTP error into an Error whose message is the response body. */
 function isNotFound(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : String(err);
