@@ -5,6 +5,7 @@ import {
   type ConnectionEvent,
   type EndpointInfo,
   type HangupReason,
+  type OriginateRequest,
   type TelephonyEvent,
   type TelephonyPort,
 } from '../port.ts';
@@ -272,6 +273,48 @@ export class AriTelephony implements TelephonyPort {
     );
   }
 
+  async originate(r: OriginateRequest): Promise<void> {
+    const variables: Record<string, string> = {};
+    for (const [name, value] of Object.entries(r.headers)) variables[`PJSIP_HEADER(add,${name})`] = value;
+    await this.requireClient().channels.originate({
+      endpoint: r.endpoint,
+      app: this.opts.app,
+      appArgs: r.appArgs.join(','),
+      callerId: r.callerId,
+      timeout: r.timeoutSeconds,
+      channelId: r.channelId,
+      variables,
+    });
+  }
+
+  async createBridge(bridgeId: string): Promise<void> {
+    await this.requireClient().bridges.create({ type: 'mixing', bridgeId });
+  }
+
+  async addToBridge(bridgeId: string, channelIds: readonly string[]): Promise<void> {
+    await this.requireClient().bridges.addChannel({ bridgeId, channel: [...channelIds] });
+  }
+
+  async destroyBridge(bridgeId: string): Promise<void> {
+    try {
+      await this.requireClient().bridges.destroy({ bridgeId });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async startMusicOnHold(channelId: string, mohClass: string): Promise<void> {
+    await this.onChannel(channelId, (c) => c.channels.startMoh({ channelId, mohClass }));
+  }
+
+  async stopMusicOnHold(channelId: string): Promise<void> {
+    try {
+      await this.onChannel(channelId, (c) => c.channels.stopMoh({ channelId }));
+    } catch (err) {
+      if (!(err instanceof ChannelGoneError)) throw err;
+    }
+  }
+
   async continueInDialplan(channelId: string, context: string, extension: string): Promise<void> {
     await this.onChannel(channelId, (c) => c.channels.continueInDialplan({ channelId, context, extension, priority: 1 }));
   }
@@ -309,7 +352,8 @@ export class AriTelephony implements TelephonyPort {
  * be an uncaught exception. The entry point lets exactly these through (see cli/hotline.ts).
  */
 export function isAriSpecLoadFailure(err: unknown): boolean {
-  return typeof err === 'string' && /^\d{3} : .*\/ari\/api-docs\//.test(err);
+  // The strings swagger-client's SwaggerApi.fail throws while loading /ari/api-docs/*.
+  return typeof err === 'string' && (err.includes('/ari/api-docs/') || err.startsWith("Can't read from server."));
 }
 
 /** ari-client turns an HTTP error into an Error whose message is the response body. */
