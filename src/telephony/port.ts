@@ -36,6 +36,13 @@ export type TelephonyEvent =
     }
   | { readonly type: 'channel.left'; readonly channelId: string; readonly at: string }
   | {
+      /** The channel is gone; for an originated leg that never answered, the cause says why (19 no answer, 17 busy, 21 rejected). */
+      readonly type: 'channel.destroyed';
+      readonly channelId: string;
+      readonly cause: number;
+      readonly at: string;
+    }
+  | {
       readonly type: 'recording.finished';
       readonly channelId: string;
       readonly name: string;
@@ -79,11 +86,31 @@ export interface TelephonyPort {
   hangup(channelId: string, reason?: HangupReason): Promise<void>;
   /** Records the caller to `<name>.wav` after a beep; `#` or silence ends it. */
   record(channelId: string, name: string, maxSeconds: number): Promise<void>;
+  /**
+   * Calls `endpoint` (e.g. PJSIP/agent1001); when answered the new channel enters our app with
+   * `appArgs`. `headers` become SIP headers on the INVITE (X-Hotline-*).
+   */
+  originate(request: OriginateRequest): Promise<void>;
+  createBridge(bridgeId: string): Promise<void>;
+  addToBridge(bridgeId: string, channelIds: readonly string[]): Promise<void>;
+  destroyBridge(bridgeId: string): Promise<void>;
+  startMusicOnHold(channelId: string, mohClass: string): Promise<void>;
+  stopMusicOnHold(channelId: string): Promise<void>;
   /** Sends the channel back to the dialplan at `context,extension,1`. */
   continueInDialplan(channelId: string, context: string, extension: string): Promise<void>;
   /** Channels currently in our Stasis application (GET /applications/{app}). */
   listAppChannels(): Promise<string[]>;
   getEndpoint(technology: string, resource: string): Promise<EndpointInfo | null>;
+}
+
+export interface OriginateRequest {
+  /** Chosen by us, so events of the new leg map to its call before the first one arrives. */
+  readonly channelId: string;
+  readonly endpoint: string;
+  readonly appArgs: readonly string[];
+  readonly callerId: string;
+  readonly timeoutSeconds: number;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** ARI's hangup reasons (DELETE /channels/{id}?reason=). */

@@ -32,6 +32,9 @@ export function mapAriEvent(raw: AriRawEvent): TelephonyEvent | null {
     case 'ChannelHangupRequest':
       if (!raw.channel) return null;
       return { type: 'channel.hangup_requested', channelId: raw.channel.id, cause: raw.cause ?? 0, at };
+    case 'ChannelDestroyed':
+      if (!raw.channel) return null;
+      return { type: 'channel.destroyed', channelId: raw.channel.id, cause: raw.cause ?? 0, at };
     case 'StasisEnd':
       if (!raw.channel) return null;
       return { type: 'channel.left', channelId: raw.channel.id, at };

@@ -1,4 +1,4 @@
-import type { ConnectionEvent, EndpointInfo, TelephonyEvent, TelephonyPort } from '../../../src/telephony/port.ts';
+import type { ConnectionEvent, EndpointInfo, OriginateRequest, TelephonyEvent, TelephonyPort } from '../../../src/telephony/port.ts';
 
 /** Records every command; `fail` makes chosen commands reject, as a broken Asterisk would. */
 export class FakeTelephony implements TelephonyPort {
@@ -45,6 +45,24 @@ export class FakeTelephony implements TelephonyPort {
   }
   record(ch: string, name: string, maxSeconds: number) {
     return this.do(`record ${ch} ${name} ${maxSeconds}`);
+  }
+  originate(r: OriginateRequest) {
+    return this.do(`originate ${r.endpoint} ${r.channelId} ${r.appArgs.join(',')}`);
+  }
+  createBridge(id: string) {
+    return this.do(`createBridge ${id}`);
+  }
+  addToBridge(id: string, channels: readonly string[]) {
+    return this.do(`addToBridge ${id} ${channels.join(',')}`);
+  }
+  destroyBridge(id: string) {
+    return this.do(`destroyBridge ${id}`);
+  }
+  startMusicOnHold(ch: string, cls: string) {
+    return this.do(`startMoh ${ch} ${cls}`);
+  }
+  stopMusicOnHold(ch: string) {
+    return this.do(`stopMoh ${ch}`);
   }
   continueInDialplan(ch: string, context: string, ext: string) {
     return this.do(`continue ${ch} ${context} ${ext}`);
