@@ -18,6 +18,10 @@ import { createRedis } from './redis/redis.ts';
 import { LogSmsSender, WebhookSmsSender } from './sms/senders.ts';
 import { SmsQueue, startSmsWorker } from './sms/sms-queue.ts';
 import { AriTelephony } from './telephony/ari/ari-telephony.ts';
+import { loadRoutingConfig } from './routing/routing-config.ts';
+import { RoutingService } from './routing/routing-service.ts';
+import { RoutingStore } from './routing/routing-store.ts';
+import { hostname } from 'node:os';
 
 export interface Hotline {
   readonly app: Awaited<ReturnType<typeof buildApp>>;
@@ -81,7 +85,36 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   void prepareDatabase();
 
   const telephony = new AriTelephony({ ...config.ari, subscriptions: ['endpoint:PJSIP'] }, log.child({ part: 'ari' }));
-  const dispatcher = new Dispatcher({
+  const routingConfig = await loadRoutingConfig(config.flowsDir);
+  const routingStore = new RoutingStore(redis, config.redis.prefix);
+  let dispatcher: Dispatcher | null = null;
+  const routing = new RoutingService({
+    store: routingStore,
+    queues: new Map(routingConfig.queues.map((q) => [q.name, q])),
+    telephony,
+    calls: { notify: (id, input) => dispatcher?.calls.notify(id, input), record: (id, type, data) => dispatcher?.calls.record(id, type, data) },
+    log: log.child({ part: 'routing' }),
+    instanceId: `${hostname()}:${process.pid}`,
+    now: () => Date.now(),
+    setTimer: (fn, ms) => {
+      const t = setTimeout(fn, ms);
+      return { cancel: () => clearTimeout(t) };
+    },
+  });
+  let routingReady = false;
+  const prepareRouting = async (attempt = 0): Promise<void> => {
+    if (stopping) return;
+    try {
+      await routingStore.configure(routingConfig.queues, routingConfig.agents);
+      routingReady = true;
+    } catch (err) {
+      const delay = Math.min(5_000, 250 * 2 ** attempt);
+      log.warn({ err: (err as Error).message, retryInMs: delay }, 'routing not configured yet; retrying');
+      setTimeout(() => void prepareRouting(attempt + 1), delay).unref();
+    }
+  };
+  void prepareRouting();
+  dispatcher = new Dispatcher({
     telephony,
     events: writer,
     registry: new RedisCallRegistry(redis, config.redis.prefix),
@@ -89,6 +122,12 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     flows,
     http,
     sms,
+    queues: {
+      enqueue: (r) => (routingReady ? routing.enqueue(r) : Promise.resolve({ ok: false as const, reason: 'routing is not configured yet' })),
+      leave: (id, reason) => routing.leave(id, reason),
+      callEnded: (id) => routing.callEnded(id),
+    },
+    agents: routing,
     log,
   });
   dispatcher.attach();
@@ -100,9 +139,10 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       ari: () => telephony.isConnected(),
       postgres: () => pingPostgres(pool),
       redis: async () => (await redis.ping().catch(() => null)) === 'PONG',
-      migrated: () => migrated && writer.healthy,
+      migrated: () => migrated && writer.healthy && routingReady,
     },
     flows: { flows, store: flowStore, auth },
+    agents: { routing, store: routingStore, auth },
   });
   const demoCrm = config.demoCrm ? buildDemoCrm() : null;
 
@@ -116,9 +156,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     async shutdown(reason) {
       if (stopping) return;
       stopping = true;
-      log.info({ reason, liveCalls: dispatcher.liveCalls }, 'shutting down');
+      log.info({ reason, liveCalls: dispatcher?.liveCalls }, 'shutting down');
       await app.close();
-      await dispatcher.drain(config.shutdownDrainMs);
+      await dispatcher?.drain(config.shutdownDrainMs);
       await telephony.stop();
       const flushed = await writer.drain(config.shutdownDrainMs);
       if (!flushed) log.error({ pending: writer.pending }, 'shutdown with unwritten events');

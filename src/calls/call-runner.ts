@@ -5,6 +5,7 @@ import type { FlowCommand, FlowInput, FlowResolver, FlowState } from '../flows/s
 import type { HttpServicesPort } from '../integrations/http-services.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SmsRequests } from '../sms/sms.ts';
+import type { QueuePort } from './queue-port.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
 import { ChannelGoneError } from '../telephony/port.ts';
 
@@ -38,6 +39,7 @@ export interface RunnerDeps {
   flows: FlowResolver;
   http: HttpServicesPort;
   sms: SmsRequests;
+  queues: QueuePort;
   log: Logger;
   /** Called once the call has ended and every command ran. */
   onEnded(runner: CallRunner): void;
@@ -118,6 +120,7 @@ export class CallRunner {
         }
         if (!wasEnded && this.ended) {
           this.cancelTimers();
+          await this.deps.queues.callEnded(this.callId).catch((err) => this.deps.log.warn({ err }, 'routing: call end not delivered'));
           this.deps.onEnded(this);
         }
       }
@@ -171,6 +174,21 @@ export class CallRunner {
             template: cmd.template,
             variables: cmd.variables,
           });
+        case 'Enqueue': {
+          const r = await this.deps.queues.enqueue({
+            callId: this.callId,
+            channelId: this.channelId,
+            caller: String(this.state.vars.caller ?? ''),
+            queue: cmd.queue,
+            skills: cmd.skills,
+            priority: cmd.priority,
+            mohClass: cmd.mohClass,
+          });
+          this.send(r.ok ? { type: 'queue.joined', position: r.position } : { type: 'queue.unavailable', reason: r.reason });
+          return;
+        }
+        case 'LeaveQueue':
+          return await this.deps.queues.leave(this.callId, cmd.reason);
         case 'RecordEvent':
           return this.record(cmd.event, cmd.data);
       }

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { CallEvent } from '../domain/call-event.ts';
+import type { CallEvent, CallEventType } from '../domain/call-event.ts';
 import { initialState } from '../flows/interpreter.ts';
 import type { Flow } from '../flows/schema.ts';
-import type { FlowResolver } from '../flows/state.ts';
+import type { FlowInput, FlowResolver } from '../flows/state.ts';
 import type { HttpServicesPort } from '../integrations/http-services.ts';
 import { maskNumber, type Logger } from '../log/logger.ts';
 import type { SmsRequests } from '../sms/sms.ts';
 import type { ConnectionEvent, TelephonyEvent, TelephonyPort } from '../telephony/port.ts';
 import type { CallRegistry } from './call-registry.ts';
+import { noRouting, type QueuePort } from './queue-port.ts';
 import { CallRunner, type Clock, type EventSink } from './call-runner.ts';
 
 /** What the dispatcher needs of the flow repository. */
@@ -26,7 +27,20 @@ export interface DispatcherDeps {
   flows: FlowDirectory;
   http: HttpServicesPort;
   sms: SmsRequests;
+  /** Routing; without it every queue is unavailable. */
+  queues?: QueuePort;
+  /** Agent legs, agent presence and feature codes (routing); absent when routing is off. */
+  agents?: AgentSide;
   log: Logger;
+}
+
+/** What the dispatcher hands to routing besides callers. */
+export interface AgentSide {
+  agentLegAnswered(legId: string, callId: string, agentId: string): Promise<void>;
+  channelDestroyed(channelId: string, cause: number): Promise<void>;
+  endpointOffline(endpoint: string): Promise<void>;
+  /** A call dialed from a softphone (feature codes: *1 login, *2 logout, *3 pause, *4 unpause). */
+  agentDialed(channelId: string, endpoint: string, dialed: string): Promise<void>;
 }
 
 /** Dialplan context that plays the apology when Hotline cannot take a call (extensions.conf). */
@@ -39,6 +53,7 @@ const UNAVAILABLE_CONTEXT = 'hotline-unavailable';
  */
 export class Dispatcher {
   private readonly byChannel = new Map<string, CallRunner>();
+  private readonly byCall = new Map<string, CallRunner>();
   private accepting = true;
   private readonly ended = new Set<() => void>();
 
@@ -72,17 +87,31 @@ export class Dispatcher {
       case 'channel.left':
         // Usually the call has already ended (our hangup, or the caller's hangup request).
         return this.byChannel.get(event.channelId)?.send({ type: 'hungup', cause: 'caller_hangup' });
-      case 'endpoint.state_changed':
-        this.deps.log.info(
-          { endpoint: `${event.technology}/${event.resource}`, state: event.state, contactStatus: event.contactStatus },
-          'endpoint state changed',
-        );
+      case 'channel.destroyed':
+        void this.deps.agents?.channelDestroyed(event.channelId, event.cause).catch((err) => this.deps.log.error({ err }, 'routing: channel end failed'));
         return;
+      case 'endpoint.state_changed': {
+        const endpoint = `${event.technology}/${event.resource}`;
+        this.deps.log.info({ endpoint, state: event.state, contactStatus: event.contactStatus }, 'endpoint state changed');
+        if (event.state === 'offline' || event.contactStatus === 'Unreachable' || event.contactStatus === 'Removed') {
+          void this.deps.agents?.endpointOffline(endpoint).catch((err) => this.deps.log.error({ err }, 'routing: presence failed'));
+        }
+        return;
+      }
     }
   }
 
   private onEntered(event: Extract<TelephonyEvent, { type: 'channel.entered' }>): void {
     const [role = 'inbound', dialed = ''] = event.args;
+    if (role === 'agentleg' && this.deps.agents) {
+      void this.deps.agents.agentLegAnswered(event.channelId, event.args[1] ?? '', event.args[2] ?? '').catch((err) => this.deps.log.error({ err }, 'routing: bridging failed'));
+      return;
+    }
+    if (role === 'agent' && this.deps.agents && dialed.startsWith('*')) {
+      const endpoint = event.channelName.replace(/-[^-]+$/, '');
+      void this.deps.agents.agentDialed(event.channelId, endpoint, dialed).catch((err) => this.deps.log.error({ err }, 'feature code failed'));
+      return;
+    }
     const callId = randomUUID();
     const log = this.deps.log.child({ callId, caller: maskNumber(event.caller.number), dialed });
     // Softphone calls (role 'agent') get feature codes in the routing issue; until then, none.
@@ -101,11 +130,13 @@ export class Dispatcher {
       flows: this.deps.flows,
       http: this.deps.http,
       sms: this.deps.sms,
+      queues: this.deps.queues ?? noRouting,
       log,
       onSeq: (seq) => void this.deps.registry.updateSeq(event.channelId, seq).catch(() => undefined),
       onEnded: (r) => this.forget(r),
     });
     this.byChannel.set(event.channelId, runner);
+    this.byCall.set(callId, runner);
     void this.deps.registry.register(event.channelId, callId).catch((err) => log.warn({ err }, 'call registry write failed'));
     runner.record('call.started', {
       channelId: event.channelId,
@@ -130,8 +161,15 @@ export class Dispatcher {
     runner.send({ type: 'started' });
   }
 
+  /** Routing's way back to a caller: a flow input or an event on the caller's record. */
+  readonly calls = {
+    notify: (callId: string, input: FlowInput) => this.byCall.get(callId)?.send(input),
+    record: (callId: string, type: CallEventType, data: Record<string, unknown>) => this.byCall.get(callId)?.record(type, data),
+  };
+
   private forget(runner: CallRunner): void {
     if (this.byChannel.get(runner.channelId) === runner) this.byChannel.delete(runner.channelId);
+    this.byCall.delete(runner.callId);
     void this.deps.registry.remove(runner.channelId).catch(() => undefined);
     if (this.byChannel.size === 0) for (const f of this.ended) f();
   }

@@ -12,10 +12,15 @@ export interface Edge {
 export function outgoing(node: FlowNode): Edge[] {
   const e = (field: string, to: string, label = field): Edge => ({ field, to, label });
   switch (node.type) {
+    case 'queue':
+      return [
+        e('next', node.next, 'after the agent'),
+        ...(node.onTimeout ? [e('onTimeout', node.onTimeout, 'max wait')] : []),
+        ...(node.onExit ? [e('onExit', node.onExit, `key ${node.exitKey ?? '?'}`)] : []),
+      ];
     case 'play':
     case 'set':
     case 'language':
-    case 'queue':
     case 'voicemail':
     case 'sms':
     case 'subflow':

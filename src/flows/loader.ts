@@ -6,7 +6,7 @@ import { LANGUAGES, type Flow } from './schema.ts';
 import { validateFlow, zodErrors, type FlowError } from './validate.ts';
 
 /** Files in the flows folder that are not flows. */
-const SPECIAL = new Set(['prompts.json', 'queues.json', 'numbers.json', 'flow.schema.json']);
+const SPECIAL = new Set(['prompts.json', 'queues.json', 'numbers.json', 'agents.json', 'flow.schema.json']);
 
 const PromptsFile = z.object({
   prompts: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/), z.partialRecord(z.enum(LANGUAGES), z.string().min(1).max(500))),

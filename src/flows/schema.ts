@@ -196,8 +196,15 @@ export const QueueNode = z.strictObject({
   queue: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/),
   skills: z.array(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/)).max(10).default([]),
   priority: z.number().int().min(0).max(10).default(0),
-  /** Where the caller goes if routing hands the call back (timeout, exit key). */
+  /** Asterisk music-on-hold class the caller hears while waiting. */
+  mohClass: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('default'),
+  /** After the agent hangs up, the caller continues here (the satisfaction survey). */
   next: NodeName,
+  /** When the queue's maximum wait is reached; default: `next`. */
+  onTimeout: NodeName.optional(),
+  /** A key that leaves the queue while waiting (callback request, voicemail), and where to. */
+  exitKey: Digit.optional(),
+  onExit: NodeName.optional(),
 });
 
 export const TransferNode = z.strictObject({

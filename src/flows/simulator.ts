@@ -314,6 +314,13 @@ export class FlowSimulator {
           this.feed({ type: 'recording.finished', name: phase.name, ok: true, seconds: this.recordingSeconds }, true);
           continue;
         }
+        case 'queued':
+          // Routing is not simulated: no agent is logged in, as on a fresh system.
+          this.feed({ type: 'queue.unavailable', reason: 'routing is not simulated' }, true);
+          continue;
+        case 'connected':
+          this.feed({ type: 'queue.agent_left' }, true);
+          continue;
         default:
           this.stop('stuck', `the flow waits for nothing at ${s.node} (phase ${phase.kind})`);
           return;

@@ -17,6 +17,9 @@ export type Phase =
   | { readonly kind: 'listening'; readonly timer: string }
   | { readonly kind: 'http'; readonly requestId: string }
   | { readonly kind: 'recording'; readonly name: string }
+  /** Waiting in a queue (hold music), then talking to an agent. */
+  | { readonly kind: 'queued' }
+  | { readonly kind: 'connected'; readonly agentId: string }
   | { readonly kind: 'leaving' }
   | { readonly kind: 'ended' };
 
@@ -46,6 +49,11 @@ export type FlowInput =
   | { readonly type: 'timer.fired'; readonly name: string }
   | { readonly type: 'http.result'; readonly requestId: string; readonly ok: boolean; readonly status: number; readonly body: unknown }
   | { readonly type: 'recording.finished'; readonly name: string; readonly ok: boolean; readonly seconds: number }
+  | { readonly type: 'queue.joined'; readonly position: number }
+  | { readonly type: 'queue.unavailable'; readonly reason: string }
+  | { readonly type: 'queue.connected'; readonly agentId: string }
+  | { readonly type: 'queue.agent_left' }
+  | { readonly type: 'queue.timeout' }
   | { readonly type: 'hungup'; readonly cause: string }
   | { readonly type: 'command.failed'; readonly command: FlowCommand['type']; readonly error: string };
 
@@ -59,6 +67,14 @@ export type FlowCommand =
   | { readonly type: 'RecordMessage'; readonly name: string; readonly maxSeconds: number }
   | { readonly type: 'SendSms'; readonly to: string; readonly template: string; readonly variables: Readonly<Record<string, VarValue>> }
   | { readonly type: 'Transfer'; readonly number: string }
+  | {
+      readonly type: 'Enqueue';
+      readonly queue: string;
+      readonly skills: readonly string[];
+      readonly priority: number;
+      readonly mohClass: string;
+    }
+  | { readonly type: 'LeaveQueue'; readonly reason: 'exit' | 'timeout' }
   | { readonly type: 'Hangup' }
   | { readonly type: 'RecordEvent'; readonly event: CallEventType; readonly data: Record<string, unknown> };
 

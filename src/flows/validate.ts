@@ -68,6 +68,9 @@ function checkReferences(flow: Flow, catalog: FlowCatalog): FlowError[] {
     }
     switch (node.type) {
       case 'queue': {
+        if ((node.exitKey === undefined) !== (node.onExit === undefined)) {
+          errors.push({ path: `${at}.${node.exitKey === undefined ? 'exitKey' : 'onExit'}`, message: 'exitKey and onExit go together' });
+        }
         const q = catalog.queues.get(node.queue);
         if (!q) errors.push({ path: `${at}.queue`, message: `unknown queue "${node.queue}"` });
         node.skills.forEach((s, i) => {

@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
+import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 
 export interface ReadinessChecks {
@@ -16,6 +17,8 @@ export interface AppDeps {
   readiness: ReadinessChecks;
   /** Flow admin routes; absent in tests that only need health. */
   flows?: FlowRouteDeps;
+  /** Agent state routes; absent when routing is off. */
+  agents?: AgentRouteDeps;
 }
 
 const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
@@ -62,6 +65,7 @@ export async function buildApp(deps: AppDeps) {
   });
 
   if (deps.flows) registerFlowRoutes(app, deps.flows);
+  if (deps.agents) registerAgentRoutes(app, deps.agents);
 
   return app;
 }

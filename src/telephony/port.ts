@@ -16,6 +16,8 @@ export type TelephonyEvent =
       readonly channelId: string;
       /** Stasis() arguments after the app name, e.g. ['inbound', '10010']. */
       readonly args: readonly string[];
+      /** Asterisk's channel name, e.g. PJSIP/agent1001-00000003: tells which endpoint called. */
+      readonly channelName: string;
       readonly caller: CallerId;
       readonly at: string;
     }

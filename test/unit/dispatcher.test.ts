@@ -87,7 +87,7 @@ const flush = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
 };
 const enter = (t: FakeTelephony, channelId: string, dialed = '10010') =>
-  t.emit({ type: 'channel.entered', channelId, args: ['inbound', dialed], caller: { number: '13800138000', name: '' }, at });
+  t.emit({ type: 'channel.entered', channelId, args: ['inbound', dialed], channelName: 'PJSIP/trunk-00000001', caller: { number: '13800138000', name: '' }, at });
 const lastPlayback = (t: FakeTelephony) => t.calls.filter((c) => c.startsWith('play ')).at(-1)!.split(' ')[2]!;
 
 describe('dispatcher and call runner (fake telephony, real interpreter)', () => {

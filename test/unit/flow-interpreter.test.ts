@@ -413,16 +413,51 @@ describe('interpreter: language, queue, transfer, voicemail, sms, survey', () =>
     expect(call.state.vars.language).toBe('en');
   });
 
-  it('the queue placeholder apologises and ends the call with cause queue_unavailable', () => {
+  it('a queue with no agent available apologises and ends the call with cause queue_unavailable', () => {
     const f = flow('q', { q: { type: 'queue', queue: 'general', skills: ['general'], priority: 3, next: 'bye' }, bye: end });
     const call = new Call([f]);
     const c = call.start();
     expect(eventsOf(c, 'queue.requested')).toEqual([{ node: 'q', queue: 'general', skills: ['general'], priority: 3 }]);
-    expect(plays(c)).toEqual([['sound:hotline/zh/agents_unavailable']]);
+    expect(c).toContainEqual({ type: 'Enqueue', queue: 'general', skills: ['general'], priority: 3, mohClass: 'default' });
+    const u = call.send({ type: 'queue.unavailable', reason: 'no agent logged in' });
+    expect(eventsOf(u, 'queue.left')).toEqual([{ node: 'q', queue: 'general', reason: 'unavailable', detail: 'no agent logged in' }]);
+    expect(plays(u)).toEqual([['sound:hotline/zh/agents_unavailable']]);
     const done = call.finish();
     expect(done).toContainEqual({ type: 'Hangup' });
     expect(eventsOf(done, 'call.ended')).toEqual([{ cause: 'queue_unavailable', node: 'q', flow: 'q', version: 1 }]);
     expect(call.state.phase.kind).toBe('ended');
+  });
+
+  it('a queued caller is connected, and continues at next (the survey) when the agent hangs up', () => {
+    const f = flow('q', { q: { type: 'queue', queue: 'general', next: 'rate' }, rate: { type: 'survey', question: 'satisfaction', prompts: ['prompt:survey_rating'], next: 'bye', onNoAnswer: 'bye' }, bye: end });
+    const call = new Call([f]);
+    call.start();
+    expect(eventsOf(call.send({ type: 'queue.joined', position: 2 }), 'queue.joined')).toEqual([{ node: 'q', queue: 'general', position: 2 }]);
+    // No exit key: a key while waiting is only recorded.
+    expect(call.key('5')).toEqual([{ type: 'RecordEvent', event: 'dtmf', data: { digit: '5', node: 'q', ignored: true } }]);
+    const con = call.send({ type: 'queue.connected', agentId: 'agent1001' });
+    expect(eventsOf(con, 'queue.left')).toEqual([{ node: 'q', queue: 'general', reason: 'answered', agentId: 'agent1001' }]);
+    expect(call.state.phase).toEqual({ kind: 'connected', agentId: 'agent1001' });
+    const left = call.send({ type: 'queue.agent_left' });
+    expect(eventsOf(left, 'bridge.ended')).toEqual([{ node: 'q', agentId: 'agent1001', by: 'agent' }]);
+    expect(plays(left)).toEqual([['sound:hotline/zh/survey_rating']]);
+    call.key('4');
+    expect(eventsOf(call.all, 'survey.answered')).toEqual([{ question: 'satisfaction', score: 4, scale: 5, node: 'rate' }]);
+  });
+
+  it('a queue exit key leaves the queue for onExit; the maximum wait leaves for onTimeout', () => {
+    const nodes = { q: { type: 'queue', queue: 'general', next: 'bye', exitKey: '1', onExit: 'vm', onTimeout: 'late' }, vm: end, late: end, bye: end };
+    const exit = new Call([flow('q', nodes)]);
+    exit.start();
+    const x = exit.key('1');
+    expect(x).toContainEqual({ type: 'LeaveQueue', reason: 'exit' });
+    expect(eventsOf(x, 'queue.left')).toEqual([{ node: 'q', queue: 'general', reason: 'exit' }]);
+    expect(exit.state.path.at(-1)).toBe('vm');
+    const late = new Call([flow('q', nodes)]);
+    late.start();
+    const t = late.send({ type: 'queue.timeout' });
+    expect(t).toContainEqual({ type: 'LeaveQueue', reason: 'timeout' });
+    expect(late.state.path.at(-1)).toBe('late');
   });
 
   it('transfer plays its prompts, then transfers to the filled number without hanging up', () => {
@@ -612,9 +647,10 @@ describe('fixed interpreter issues (found by these tests)', () => {
     expect(types(call.finish())).toEqual(['Hangup', 'event:call.ended']);
   });
 
-  it('the queue placeholder does not stop its finished apology', () => {
+  it('the queue apology does not stop its finished playback', () => {
     const call = new Call([flow('q', { q: { type: 'queue', queue: 'general', next: 'bye' }, bye: end })]);
     call.start();
+    call.send({ type: 'queue.unavailable', reason: 'none' });
     expect(types(call.finish())).toEqual(['Hangup', 'event:call.ended']);
   });
 

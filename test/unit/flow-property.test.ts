@@ -45,6 +45,9 @@ const EVENTS = [
   'prompt.played',
   'dtmf',
   'digit.timeout',
+  'queue.joined',
+  'queue.left',
+  'bridge.ended',
   'menu.selected',
   'menu.invalid',
   'menu.timeout',
@@ -91,12 +94,29 @@ const FlowCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('RecordMessage'), name: z.string().regex(/^voicemail-p\d+-\d+$/), maxSeconds: z.number().int().positive().max(300) }),
   z.strictObject({ type: z.literal('SendSms'), to: z.string().regex(/^\+?[0-9]{3,20}$/), template: z.string().min(1), variables: z.record(z.string(), Scalar) }),
   z.strictObject({ type: z.literal('Transfer'), number: z.string().regex(/^\+?[0-9]{2,20}$/) }),
+  z.strictObject({
+    type: z.literal('Enqueue'),
+    queue: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+    skills: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/)),
+    priority: z.number().int().min(0).max(10),
+    mohClass: z.string().min(1),
+  }),
+  z.strictObject({ type: z.literal('LeaveQueue'), reason: z.enum(['exit', 'timeout']) }),
   z.strictObject({ type: z.literal('Hangup') }),
   z.strictObject({ type: z.literal('RecordEvent'), event: z.enum(EVENTS), data: z.record(z.string(), z.unknown()) }),
 ]);
 
 const KEYS = [...'0123456789*#'];
-const COMMANDS: FlowCommand['type'][] = ['Answer', 'PlayPrompt', 'StopPlayback', 'StartTimer', 'CancelTimer', 'HttpRequest', 'RecordMessage', 'SendSms', 'Transfer', 'Hangup', 'RecordEvent'];
+const COMMANDS: FlowCommand['type'][] = ['Answer', 'PlayPrompt', 'StopPlayback', 'StartTimer', 'CancelTimer', 'HttpRequest', 'RecordMessage', 'SendSms', 'Transfer', 'Enqueue', 'LeaveQueue', 'Hangup', 'RecordEvent'];
+/** What routing may answer a queued caller, in any order, also when not asked. */
+const QUEUE_INPUTS = (rng: Rng): FlowInput =>
+  rng.pick<FlowInput>([
+    { type: 'queue.joined', position: 1 + rng.int(20) },
+    { type: 'queue.unavailable', reason: 'no agents' },
+    { type: 'queue.connected', agentId: `agent${rng.int(5)}` },
+    { type: 'queue.agent_left' },
+    { type: 'queue.timeout' },
+  ]);
 
 /** A CRM answer: always a numeric balance (see the known issue below), anything else random. */
 function crmBody(rng: Rng): unknown {
@@ -146,6 +166,10 @@ class World {
           : { type: 'http.result', requestId: p.requestId, ok: false, status: rng.pick([0, 404, 500, 503, 504]), body: null };
       case 'recording':
         return { type: 'recording.finished', name: p.name, ok: rng.chance(0.9), seconds: rng.int(61) };
+      case 'queued':
+        return rng.pick<FlowInput>([{ type: 'queue.joined', position: 1 }, { type: 'queue.unavailable', reason: 'no agents' }, { type: 'queue.connected', agentId: 'agent1' }, { type: 'queue.timeout' }]);
+      case 'connected':
+        return { type: 'queue.agent_left' };
       default:
         return undefined;
     }
@@ -165,7 +189,8 @@ class World {
       const name = this.recordings.length && rng.chance(0.7) ? rng.pick(this.recordings) : `voicemail-x-${rng.int(9)}`;
       return { type: 'recording.finished', name, ok: rng.chance(0.5), seconds: rng.int(100) };
     }
-    if (roll < 0.92) return { type: 'command.failed', command: rng.pick(COMMANDS), error: 'boom' };
+    if (roll < 0.89) return { type: 'command.failed', command: rng.pick(COMMANDS), error: 'boom' };
+    if (roll < 0.92) return QUEUE_INPUTS(rng);
     if (roll < 0.95) return { type: 'hungup', cause: rng.pick(['caller_hangup', 'hangup:16', 'hangup:17']) };
     return { type: 'dtmf', digit: rng.pick(KEYS) };
   }

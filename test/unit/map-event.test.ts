@@ -6,8 +6,8 @@ const at = '2026-11-23T08:00:00.000+0000';
 describe('ARI event mapping', () => {
   it('maps StasisStart with args and caller', () => {
     expect(
-      mapAriEvent({ type: 'StasisStart', timestamp: at, args: ['inbound', '10010'], channel: { id: 'ch1', caller: { number: '138', name: 'A' } } }),
-    ).toEqual({ type: 'channel.entered', channelId: 'ch1', args: ['inbound', '10010'], caller: { number: '138', name: 'A' }, at });
+      mapAriEvent({ type: 'StasisStart', timestamp: at, args: ['inbound', '10010'], channel: { id: 'ch1', name: 'PJSIP/trunk-00000007', caller: { number: '138', name: 'A' } } }),
+    ).toEqual({ type: 'channel.entered', channelId: 'ch1', args: ['inbound', '10010'], channelName: 'PJSIP/trunk-00000007', caller: { number: '138', name: 'A' }, at });
   });
 
   it('maps PlaybackFinished to its channel from target_uri', () => {

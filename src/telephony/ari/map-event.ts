@@ -14,6 +14,7 @@ export function mapAriEvent(raw: AriRawEvent): TelephonyEvent | null {
         type: 'channel.entered',
         channelId: ch.id,
         args: raw.args ?? [],
+        channelName: ch.name ?? '',
         caller: { number: ch.caller?.number ?? '', name: ch.caller?.name ?? '' },
         at,
       };
@@ -82,7 +83,7 @@ export interface AriRawEvent {
   args?: string[];
   digit?: string;
   cause?: number;
-  channel?: { id: string; caller?: { number?: string; name?: string } };
+  channel?: { id: string; name?: string; caller?: { number?: string; name?: string } };
   playback?: { id: string; target_uri?: string; state?: string };
   recording?: { name: string; target_uri?: string; state?: string; duration?: number };
   endpoint?: { technology: string; resource: string; state?: string };

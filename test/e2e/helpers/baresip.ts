@@ -8,6 +8,8 @@ import '../../setup/provided.ts';
 export interface Softphone {
   readonly dir: string;
   readonly output: () => string;
+  /** Types a baresip command on its console, e.g. '/hangup'. */
+  command(line: string): void;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,9 @@ export function startSoftphone(agent: string, sipListenPort: number): Softphone 
   return {
     dir,
     output: () => out,
+    command(line: string) {
+      child.stdin?.write(`${line}\n`);
+    },
     async stop() {
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 3_000);

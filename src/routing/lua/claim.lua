@@ -1,0 +1,290 @@
+-- claim: ARGV[2] now (ms), ARGV[3] the most calls to offer (0: all that can be matched now).
+-- Returns flat: callId, agentId, queue, endpoint, owner, ringTimeoutSeconds, ... per pair.
+--
+-- Calls with identical requirements (same queue, same extra skills) form a class, kept in
+-- service order in one sorted set: if a class's head finds no agent, none of its calls can,
+-- and the whole class is dropped. A heap over the class heads gives, each round, the call
+-- with the highest effective priority (then the earliest enqueue time); it gets the best
+-- agent by its queue's strategy (every matching agent in ring-all). Only queues in `ready`
+-- are looked at. Matching only reads; the writes come after it, so offsets into the sorted
+-- sets stay valid while matching.
+local now = tonumber(ARGV[2])
+local max_calls = tonumber(ARGV[3])
+local total_avail = redis.call('SCARD', B .. 'avail')
+if total_avail == 0 then return {} end
+local ready = redis.call('SMEMBERS', B .. 'ready')
+if #ready == 0 then return {} end
+
+-- A queue with at most SMALL available agents has them all read at once, with their skills;
+-- a larger one is read in score order, a chunk at a time.
+local SMALL = 32
+local taken = {}
+
+-- Byte order, as Redis orders equal scores (Lua's < follows the server's locale).
+local function id_less(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+local skills_of = {}
+local function agent_skills(id)
+  local t = skills_of[id]
+  if not t then
+    t = {}
+    for _, kv in ipairs(pairs_of(redis.call('HGET', B .. 'a:' .. id, 'sk') or '')) do t[kv[1]] = tonumber(kv[2]) end
+    skills_of[id] = t
+  end
+  return t
+end
+
+local skill_count = {}
+local function skill_avail(s)
+  local n = skill_count[s]
+  if n == nil then
+    n = redis.call('ZCARD', B .. 'as:' .. s)
+    skill_count[s] = n
+  end
+  return n
+end
+
+-- Candidates of a small queue for one class, best first. most-skilled adds the proficiency
+-- on the call's extra skills to the queue-skill sum already in the score.
+local function small_candidates(qi, ex)
+  if #ex == 0 then return qi.cand_ids end
+  local list = {}
+  for _, c in ipairs(qi.cands) do
+    local sks = agent_skills(c.id)
+    local extra = 0
+    for _, s in ipairs(ex) do
+      local p = sks[s]
+      if not p then
+        extra = nil
+        break
+      end
+      extra = extra + p
+    end
+    if extra then
+      local score = c.score
+      if qi.strategy == 'most-skilled' then score = score - extra * 1e13 end
+      list[#list + 1] = { id = c.id, score = score }
+    end
+  end
+  if qi.strategy == 'most-skilled' then
+    table.sort(list, function(a, b)
+      if a.score ~= b.score then return a.score < b.score end
+      return id_less(a.id, b.id)
+    end)
+  end
+  local ids = {}
+  for i, c in ipairs(list) do ids[i] = c.id end
+  return ids
+end
+
+local classes = {}
+local confs = redis.call('HMGET', B .. 'qconf', unpack(ready))
+for qn, q in ipairs(ready) do
+  local conf = split(confs[qn] or '', ',')
+  local r = {}
+  if conf[1] then r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES') end
+  local extras_list = {}
+  if #r > 0 then extras_list = redis.call('SMEMBERS', B .. 'qc:' .. q) end
+  if #extras_list == 0 then
+    redis.call('SREM', B .. 'ready', q)
+  else
+    local qi = { name = q, strategy = conf[1], aging = tonumber(conf[2]), ring = conf[3] }
+    qi.small = #r <= 2 * SMALL
+    if qi.small then
+      qi.cands, qi.cand_ids = {}, {}
+      for i = 1, #r, 2 do
+        qi.cands[#qi.cands + 1] = { id = r[i], score = tonumber(r[i + 1]) }
+        qi.cand_ids[#qi.cand_ids + 1] = r[i]
+      end
+    end
+    for _, extras in ipairs(extras_list) do
+      local ex = split(extras, ',')
+      local c = { q = qi, extras = ex, extras_str = extras, key = B .. 'wc:' .. q .. '|' .. extras, pos = 0 }
+      if qi.small then
+        c.buf = small_candidates(qi, ex)
+        c.bi = 1
+        c.done = true
+        if #c.buf > 0 then classes[#classes + 1] = c end
+      else
+        local possible = true
+        for _, s in ipairs(ex) do
+          if skill_avail(s) == 0 then
+            possible = false
+            break
+          end
+        end
+        if possible then classes[#classes + 1] = c end
+      end
+    end
+  end
+end
+
+local function has_extras(id, extras)
+  local sks = agent_skills(id)
+  for _, s in ipairs(extras) do
+    if not sks[s] then return false end
+  end
+  return true
+end
+
+-- Next candidates of a large queue's class: one ZINTER with the skill indexes when an extra
+-- skill is rare or every candidate must be seen (most-skilled, ring-all), otherwise the
+-- queue's index in growing chunks, filtered by skills.
+local function fetch(c)
+  local q = c.q
+  local aq = B .. 'aq:' .. q.name
+  if #c.extras > 0 and c.off == nil then
+    local inter = q.strategy == 'most-skilled' or q.strategy == 'ring-all'
+    for _, s in ipairs(c.extras) do
+      if skill_avail(s) <= 4 * SMALL then inter = true end
+    end
+    if inter then
+      local args = { 'ZINTER', 1 + #c.extras, aq }
+      for _, s in ipairs(c.extras) do args[#args + 1] = B .. 'as:' .. s end
+      args[#args + 1] = 'WEIGHTS'
+      args[#args + 1] = 1
+      local w = 0
+      if q.strategy == 'most-skilled' then w = -1e13 end
+      for _ = 1, #c.extras do args[#args + 1] = w end
+      c.buf = redis.call(unpack(args))
+      c.bi = 1
+      c.done = true
+      return
+    end
+  end
+  local off = c.off or 0
+  local n = c.chunk or 8
+  local r = redis.call('ZRANGE', aq, off, off + n - 1)
+  c.off = off + #r
+  c.chunk = math.min(n * 4, 512)
+  if #r < n then c.done = true end
+  if #c.extras > 0 then
+    local kept = {}
+    for _, id in ipairs(r) do
+      if not taken[id] and has_extras(id, c.extras) then kept[#kept + 1] = id end
+    end
+    r = kept
+  end
+  c.buf = r
+  c.bi = 1
+end
+
+local function next_agent(c)
+  while true do
+    if c.buf == nil or c.bi > #c.buf then
+      if c.done then return nil end
+      fetch(c)
+    else
+      local id = c.buf[c.bi]
+      c.bi = c.bi + 1
+      if not taken[id] then return id end
+    end
+  end
+end
+
+local function load_head(c)
+  local r = redis.call('ZRANGE', c.key, c.pos, c.pos, 'WITHSCORES')
+  if #r == 0 then return false end
+  local score = tonumber(r[2])
+  c.head = r[1]
+  c.enq = tonumber(string.sub(r[1], 1, 16))
+  if c.q.aging > 0 then c.eff = c.q.aging * (now - score) / 60000 else c.eff = -score end
+  return true
+end
+
+-- Binary heap of classes, best head on top.
+local heap = {}
+local function better(a, b)
+  if a.eff > b.eff + 1e-9 then return true end
+  if a.eff < b.eff - 1e-9 then return false end
+  return a.enq < b.enq
+end
+local function push(c)
+  local i = #heap + 1
+  heap[i] = c
+  while i > 1 do
+    local p = math.floor(i / 2)
+    if not better(heap[i], heap[p]) then break end
+    heap[i], heap[p] = heap[p], heap[i]
+    i = p
+  end
+end
+local function pop()
+  local top = heap[1]
+  local last = heap[#heap]
+  heap[#heap] = nil
+  if #heap > 0 then
+    heap[1] = last
+    local i = 1
+    while true do
+      local l, r, m = 2 * i, 2 * i + 1, i
+      if l <= #heap and better(heap[l], heap[m]) then m = l end
+      if r <= #heap and better(heap[r], heap[m]) then m = r end
+      if m == i then break end
+      heap[i], heap[m] = heap[m], heap[i]
+      i = m
+    end
+  end
+  return top
+end
+
+for _, c in ipairs(classes) do
+  if load_head(c) then push(c) end
+end
+
+local offers = {}
+local ntaken = 0
+local limited = false
+while #heap > 0 and ntaken < total_avail do
+  local best = pop()
+  local agents = {}
+  repeat
+    local id = next_agent(best)
+    if id then
+      agents[#agents + 1] = id
+      taken[id] = true
+    end
+  until not id or best.q.strategy ~= 'ring-all'
+  if #agents > 0 then
+    ntaken = ntaken + #agents
+    offers[#offers + 1] = { c = best, member = best.head, agents = agents }
+    best.pos = best.pos + 1
+    if max_calls > 0 and #offers >= max_calls then
+      limited = true
+      break
+    end
+    if load_head(best) then push(best) end
+  end
+end
+
+local out = {}
+for _, o in ipairs(offers) do
+  local q = o.c.q
+  local call_id = string.sub(o.member, 17)
+  local ck = B .. 'c:' .. call_id
+  remove_waiting(q.name, o.c.extras_str, o.member)
+  redis.call('HSET', ck, 'status', 'offered', 'ringing', table.concat(o.agents, ','))
+  local owner = redis.call('HGET', ck, 'owner')
+  for _, id in ipairs(o.agents) do
+    local a = load_agent(id)
+    set_state(a, 'ringing', '', call_id, q.name, now)
+    out[#out + 1] = call_id
+    out[#out + 1] = id
+    out[#out + 1] = q.name
+    out[#out + 1] = a.endpoint
+    out[#out + 1] = owner
+    out[#out + 1] = q.ring
+  end
+end
+-- Unless the limit stopped it, this run showed that no queue has a match left; from now on
+-- only a newly available agent or a newly waiting call can make one, and both put their
+-- queues back in `ready` (index_agent, add_waiting).
+if not limited then redis.call('DEL', B .. 'ready') end
+return out

@@ -1,0 +1,159 @@
+-- Shared by every routing script (prepended to each). ARGV[1] is the key base,
+-- `${prefix}routing:`. Keys under it:
+--   q:<queue>          hash  strategy, skills, ring, wrap, maxWait, aging
+--   qconf              hash  queue -> 'strategy,aging,ringTimeout', what claim reads
+--   queues / agents    set   configured queue names / agent ids
+--   a:<agent>          hash  endpoint, sk, elig, state, reason, lastEnd, calls, call, queue, since
+--   c:<call>           hash  queue, extras, priority, enq, owner, member, status, ringing
+--   wq:<queue>         zset  waiting calls of a queue in service order (position, waiting())
+--   wc:<queue>|<extras> zset the same calls split by class: one class = identical requirements
+--   qc:<queue>         set   extras strings of the classes that have waiting calls
+--   avail              set   available agents
+--   aq:<queue>         zset  available agents eligible for the queue, scored by its strategy
+--   as:<skill>         zset  available agents with the skill, scored by proficiency, kept
+--                            only for skills in xs
+--   xs                 set   skills that calls have asked for beyond their queue's
+--   ready              set   queues where claim may find a match (a hint, see claim.lua)
+-- Waiting-call members are the 16-digit enqueue time followed by the call id, so calls with the
+-- same score are served in enqueue order and the member carries its own enqueue time.
+local B = ARGV[1]
+
+local function split(s, sep)
+  local out = {}
+  if s == nil or s == '' then return out end
+  local start = 1
+  while true do
+    local i = string.find(s, sep, start, true)
+    if not i then
+      out[#out + 1] = string.sub(s, start)
+      return out
+    end
+    out[#out + 1] = string.sub(s, start, i - 1)
+    start = i + 1
+  end
+end
+
+-- 'a=1,b=2' -> { {'a','1'}, {'b','2'} }
+local function pairs_of(s)
+  local out = {}
+  for _, item in ipairs(split(s, ',')) do
+    local i = string.find(item, '=', 1, true)
+    out[#out + 1] = { string.sub(item, 1, i - 1), string.sub(item, i + 1) }
+  end
+  return out
+end
+
+-- Lower is served first. Same formula as waitingScore in strategy.ts.
+local function waiting_score(aging, priority, enq)
+  if aging > 0 then return enq - priority * 60000 / aging end
+  return -priority
+end
+
+local function waiting_member(enq, call_id)
+  return string.format('%016.0f', enq) .. call_id
+end
+
+-- Lower is offered first. Same formula as agentScore in strategy.ts.
+local function agent_score(code, last_end, calls, sum)
+  if code == 'f' then return math.min(calls, 899) * 1e13 + last_end end
+  if code == 'm' then return -sum * 1e13 + last_end end
+  return last_end
+end
+
+-- Only skills that some call has asked for as an extra (set `xs`) get an index: those are the
+-- ones claim has to look up across agents; queue skills are covered by aq:<queue>.
+local function extra_skills(sk)
+  local kvs = pairs_of(sk)
+  if #kvs == 0 then return kvs end
+  local args = { 'SMISMEMBER', B .. 'xs' }
+  for _, kv in ipairs(kvs) do args[#args + 1] = kv[1] end
+  local is = redis.call(unpack(args))
+  local out = {}
+  for i, kv in ipairs(kvs) do
+    if is[i] == 1 then out[#out + 1] = kv end
+  end
+  return out
+end
+
+local function index_agent(a)
+  redis.call('SADD', B .. 'avail', a.id)
+  for _, kv in ipairs(extra_skills(a.sk)) do
+    redis.call('ZADD', B .. 'as:' .. kv[1], tonumber(kv[2]), a.id)
+  end
+  -- elig: 'queue=<strategy code>:<sum of proficiency on the queue skills>,...'
+  for _, kv in ipairs(pairs_of(a.elig)) do
+    local score = agent_score(string.sub(kv[2], 1, 1), a.lastEnd, a.calls, tonumber(string.sub(kv[2], 3)))
+    redis.call('ZADD', B .. 'aq:' .. kv[1], score, a.id)
+    redis.call('SADD', B .. 'ready', kv[1])
+  end
+end
+
+local function deindex_agent(a)
+  redis.call('SREM', B .. 'avail', a.id)
+  for _, kv in ipairs(extra_skills(a.sk)) do
+    redis.call('ZREM', B .. 'as:' .. kv[1], a.id)
+  end
+  for _, kv in ipairs(pairs_of(a.elig)) do
+    redis.call('ZREM', B .. 'aq:' .. kv[1], a.id)
+  end
+end
+
+local function load_agent(id)
+  local v = redis.call('HMGET', B .. 'a:' .. id, 'state', 'reason', 'lastEnd', 'calls', 'call', 'queue', 'sk', 'elig', 'endpoint')
+  if not v[1] then return nil end
+  return {
+    id = id, state = v[1], reason = v[2] or '', lastEnd = tonumber(v[3]) or 0, calls = tonumber(v[4]) or 0,
+    call = v[5] or '', queue = v[6] or '', sk = v[7] or '', elig = v[8] or '', endpoint = v[9] or '',
+  }
+end
+
+-- The only writer of an agent's state: keeps the availability indexes in step with it and
+-- returns the change for the agent.state_changed event.
+local function set_state(a, to, reason, call, queue, now)
+  local from = a.state
+  if from == 'available' and to ~= 'available' then deindex_agent(a) end
+  redis.call('HSET', B .. 'a:' .. a.id, 'state', to, 'reason', reason, 'call', call, 'queue', queue, 'since', now)
+  a.state = to
+  if to == 'available' and from ~= 'available' then index_agent(a) end
+  return { agentId = a.id, from = from, to = to, reason = reason, at = now }
+end
+
+-- Puts a call (back) in its queue's order and class, and tells claim to look at the queue.
+local function add_waiting(call_id, queue, extras, priority, enq)
+  local aging = tonumber(redis.call('HGET', B .. 'q:' .. queue, 'aging')) or 0
+  local member = waiting_member(enq, call_id)
+  local score = waiting_score(aging, priority, enq)
+  redis.call('ZADD', B .. 'wq:' .. queue, score, member)
+  redis.call('ZADD', B .. 'wc:' .. queue .. '|' .. extras, score, member)
+  redis.call('SADD', B .. 'qc:' .. queue, extras)
+  if redis.call('ZCARD', B .. 'aq:' .. queue) > 0 then redis.call('SADD', B .. 'ready', queue) end
+  redis.call('HSET', B .. 'c:' .. call_id, 'status', 'waiting', 'ringing', '', 'member', member)
+  return redis.call('ZRANK', B .. 'wq:' .. queue, member) + 1
+end
+
+local function remove_waiting(queue, extras, member)
+  redis.call('ZREM', B .. 'wq:' .. queue, member)
+  local ck = B .. 'wc:' .. queue .. '|' .. extras
+  redis.call('ZREM', ck, member)
+  if redis.call('ZCARD', ck) == 0 then redis.call('SREM', B .. 'qc:' .. queue, extras) end
+end
+
+-- Ringing agents of a call that are still ringing for it go back to available.
+local function release_ringing(call_id, ringing, except, now, changes, released)
+  for _, id in ipairs(split(ringing, ',')) do
+    if id ~= except then
+      local a = load_agent(id)
+      if a and a.state == 'ringing' and a.call == call_id then
+        changes[#changes + 1] = set_state(a, 'available', '', '', '', now)
+        released[#released + 1] = id
+      end
+    end
+  end
+end
+
+local function fail(code, message, extra)
+  local r = extra or {}
+  r.error = code
+  r.message = message
+  return cjson.encode(r)
+end

@@ -1,0 +1,23 @@
+-- enqueue: ARGV[2] callId, [3] queue, [4] extras (sorted, comma-separated), [5] priority,
+-- [6] enqueuedAt (ms), [7] owner. Returns { position }.
+local call_id, queue, extras = ARGV[2], ARGV[3], ARGV[4]
+local priority, enq, owner = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+if redis.call('EXISTS', B .. 'q:' .. queue) == 0 then
+  return fail('UNKNOWN_QUEUE', 'no queue ' .. queue)
+end
+local ck = B .. 'c:' .. call_id
+if redis.call('EXISTS', ck) == 1 then
+  return fail('CALL_EXISTS', 'call ' .. call_id .. ' is already in routing')
+end
+-- A skill asked for as an extra for the first time gets its index of available agents.
+for _, s in ipairs(split(extras, ',')) do
+  if redis.call('SADD', B .. 'xs', s) == 1 then
+    for _, id in ipairs(redis.call('SMEMBERS', B .. 'avail')) do
+      for _, kv in ipairs(pairs_of(redis.call('HGET', B .. 'a:' .. id, 'sk') or '')) do
+        if kv[1] == s then redis.call('ZADD', B .. 'as:' .. s, tonumber(kv[2]), id) end
+      end
+    end
+  end
+end
+redis.call('HSET', ck, 'queue', queue, 'extras', extras, 'priority', priority, 'enq', enq, 'owner', owner)
+return cjson.encode({ position = add_waiting(call_id, queue, extras, priority, enq) })

@@ -1,0 +1,272 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { scripts, type LuaScript } from './lua-scripts.ts';
+import { decodeSkills, encodeEligibility, encodeSkills, normalizeExtras } from './strategy.ts';
+import {
+  AgentConfigSchema,
+  QueueConfigSchema,
+  RoutingError,
+  WaitingCallSchema,
+  type AgentAction,
+  type AgentConfig,
+  type AgentSnapshot,
+  type AgentState,
+  type AgentStateChange,
+  type AnsweredResult,
+  type CallEndedResult,
+  type CallerLeftResult,
+  type Offer,
+  type QueueConfig,
+  type RingNoAnswerResult,
+  type RoutingErrorCode,
+  type WaitingCall,
+} from './types.ts';
+
+const ConfigSchema = z
+  .object({ queues: z.array(QueueConfigSchema), agents: z.array(AgentConfigSchema) })
+  .superRefine((cfg, ctx) => {
+    const dup = (names: string[], path: string) => {
+      const seen = new Set<string>();
+      names.forEach((n, i) => {
+        if (seen.has(n)) ctx.addIssue({ code: 'custom', path: [path, i], message: `duplicate ${n}` });
+        seen.add(n);
+      });
+    };
+    dup(cfg.queues.map((q) => q.name), 'queues');
+    dup(cfg.agents.map((a) => a.id), 'agents');
+  });
+
+interface ScriptFailure {
+  error: RoutingErrorCode;
+  message: string;
+  state?: AgentState;
+}
+
+/**
+ * Queues, agents and waiting calls in Redis, shared by every app instance. Each state change
+ * is one Lua script, so two instances never race: an agent is offered one call at a time, a
+ * call rings one agent (all matching agents in ring-all), and a refused change changes nothing.
+ * Every key lives under `${prefix}routing:`. The client must not set ioredis' keyPrefix.
+ *
+ * Timers are not kept here: the caller arms ring timeout, wrap-up and max-wait as durable
+ * jobs and reports back through ringNoAnswer, wrapUpEnded and callerLeft. After any result
+ * that leaves an agent available or a call waiting, the caller runs claim.
+ */
+export class RoutingStore {
+  private readonly redis: Redis;
+  private readonly base: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.base = `${prefix}routing:`;
+  }
+
+  /**
+   * Replaces queue and agent configuration; agents keep their state, counters and current
+   * call. Refused (CONFIG_CONFLICT) if it would drop a ringing or talking agent, or a queue with
+   * waiting calls or a ringing offer.
+   */
+  async configure(queues: QueueConfig[], agents: AgentConfig[], now = Date.now()): Promise<void> {
+    const cfg = parse(ConfigSchema, { queues, agents });
+    const payload = {
+      queues: cfg.queues.map((q) => ({
+        name: q.name,
+        strategy: q.strategy,
+        skills: q.skills.map((s) => `${s.skill}=${s.minProficiency}`).join(','),
+        ring: q.ringTimeoutSeconds,
+        wrap: q.wrapUpSeconds,
+        maxWait: q.maxWaitSeconds,
+        aging: q.agingPerMinute,
+      })),
+      agents: cfg.agents.map((a) => ({
+        id: a.id,
+        endpoint: a.endpoint,
+        sk: encodeSkills(a.skills),
+        elig: encodeEligibility(a, cfg.queues),
+      })),
+    };
+    await this.json(scripts.configure, JSON.stringify(payload), now);
+  }
+
+  async agentState(id: string): Promise<AgentSnapshot | null> {
+    const rows = (await this.run(scripts.agents, id)) as string[][];
+    return rows[0] ? toSnapshot(rows[0]) : null;
+  }
+
+  /** All configured agents, sorted by id. */
+  async listAgents(): Promise<AgentSnapshot[]> {
+    const rows = (await this.run(scripts.agents, '')) as string[][];
+    return rows.map(toSnapshot).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * login: logged_out -> available; logout: available | paused | wrap_up -> logged_out;
+   * pause: available | wrap_up | paused -> paused(reason); unpause: paused -> available.
+   * Anything else (e.g. pausing or logging out while ringing or on a call) is INVALID_TRANSITION.
+   */
+  async changeAgentState(id: string, action: AgentAction, reason?: string, now = Date.now()): Promise<AgentStateChange> {
+    const r = (await this.json(scripts.agentState, id, action, reason ?? '', now)) as RawChange;
+    return toChange(r);
+  }
+
+  /** Puts a call in its queue; position 1 is next to be served. */
+  async enqueue(call: WaitingCall): Promise<{ position: number }> {
+    const c = parse(WaitingCallSchema, call);
+    const r = (await this.json(scripts.enqueue, c.callId, c.queue, normalizeExtras(c.skills).join(','), c.priority, c.enqueuedAt, c.owner)) as {
+      position: number;
+    };
+    return { position: r.position };
+  }
+
+  /** Place in the queue's service order, or null when the call is not waiting (offered, answered, gone). */
+  async position(callId: string): Promise<number | null> {
+    const n = Number(await this.run(scripts.position, callId));
+    return n > 0 ? n : null;
+  }
+
+  /** Waiting calls of a queue in service order (offered calls are not waiting). */
+  async waiting(queue: string): Promise<WaitingCall[]> {
+    const flat = (await this.run(scripts.waiting, queue)) as string[];
+    const out: WaitingCall[] = [];
+    for (let i = 0; i + 4 < flat.length; i += 5) {
+      out.push({
+        callId: flat[i]!,
+        queue,
+        skills: flat[i + 1] ? flat[i + 1]!.split(',') : [],
+        priority: Number(flat[i + 2]),
+        enqueuedAt: Number(flat[i + 3]),
+        owner: flat[i + 4]!,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Offers every call that can be matched now: calls by effective priority (priority plus
+   * aging), then enqueue time; each gets the best available agent with all required skills
+   * by its queue's strategy, or every such agent in ring-all. The agents become ringing, the
+   * calls offered. `maxCalls` bounds the work of one run (0: no bound); when it returns that
+   * many calls, run it again.
+   */
+  async claim(now: number, maxCalls = 0): Promise<Offer[]> {
+    const flat = (await this.run(scripts.claim, now, maxCalls)) as string[];
+    const out: Offer[] = [];
+    for (let i = 0; i + 5 < flat.length; i += 6) {
+      out.push({
+        callId: flat[i]!,
+        agentId: flat[i + 1]!,
+        queue: flat[i + 2]!,
+        endpoint: flat[i + 3]!,
+        owner: flat[i + 4]!,
+        ringTimeoutSeconds: Number(flat[i + 5]),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The agent took the call: on_call. Other agents ringing for it (ring-all) go back to
+   * available and are listed in `released`. OFFER_GONE when the agent is no longer ringing for
+   * it (the caller left, or another ring-all agent was first): hang up that agent's leg.
+   */
+  async answered(callId: string, agentId: string, now = Date.now()): Promise<AnsweredResult> {
+    const r = (await this.json(scripts.answered, callId, agentId, now)) as { changes: RawChange[]; released: string[] };
+    return { changes: list(r.changes).map(toChange), released: list(r.released) };
+  }
+
+  /**
+   * Ring timeout: the agent is paused with reason `rona` and the call returns to its original
+   * place (same priority and enqueue time) unless another agent still rings for it or it is
+   * gone. A timer that fires after the agent answered changes nothing.
+   */
+  async ringNoAnswer(callId: string, agentId: string, now = Date.now()): Promise<RingNoAnswerResult> {
+    const r = (await this.json(scripts.ringNoAnswer, callId, agentId, now)) as { changes: RawChange[]; requeued: boolean; position: number };
+    return { changes: list(r.changes).map(toChange), requeued: r.requeued, position: r.position > 0 ? r.position : null };
+  }
+
+  /**
+   * The caller hung up (or left the queue: timeout, callback, voicemail): the call leaves
+   * routing wherever it was; agents ringing for it are available again and listed so their
+   * legs can be cancelled. An agent already on the call is the caller's to end (agentCallEnded).
+   */
+  async callerLeft(callId: string, now = Date.now()): Promise<CallerLeftResult> {
+    const r = (await this.json(scripts.callerLeft, callId, now)) as { was: CallerLeftResult['was']; changes: RawChange[]; ringingAgents: string[] };
+    return { was: r.was, ringingAgents: list(r.ringingAgents), changes: list(r.changes).map(toChange) };
+  }
+
+  /**
+   * The agent's call ended: on_call -> wrap_up for the queue's wrapUpSeconds (straight to
+   * available when 0); callsToday + 1 and lastCallEndedAt = now.
+   */
+  async agentCallEnded(agentId: string, now: number): Promise<CallEndedResult> {
+    const r = (await this.json(scripts.callEnded, agentId, now)) as { wrapUpSeconds: number; changes: RawChange[] };
+    return { wrapUpSeconds: r.wrapUpSeconds, changes: list(r.changes).map(toChange) };
+  }
+
+  /**
+   * Wrap-up timer: wrap_up -> available, or null when the agent is no longer wrapping up
+   * (paused or logged out meanwhile). With `callId`, only that call's wrap-up ends, so a stale
+   * timer never cuts a later wrap-up short.
+   */
+  async wrapUpEnded(agentId: string, callId?: string, now = Date.now()): Promise<AgentStateChange | null> {
+    const r = (await this.json(scripts.wrapUpEnded, agentId, callId ?? '', now)) as { changes: RawChange[] };
+    const c = list(r.changes)[0];
+    return c ? toChange(c) : null;
+  }
+
+  /** A new day: every agent's callsToday back to 0. */
+  async resetCallsToday(now = Date.now()): Promise<void> {
+    await this.run(scripts.resetCalls, now);
+  }
+
+  private run(script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+    return script.run(this.redis, [this.base, ...args]);
+  }
+
+  private async json(script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+    const r = JSON.parse(String(await this.run(script, ...args))) as Partial<ScriptFailure>;
+    if (r.error) throw new RoutingError(r.error, r.message ?? r.error, r.state);
+    return r;
+  }
+}
+
+interface RawChange {
+  agentId: string;
+  from: AgentState;
+  to: AgentState;
+  reason: string;
+  at: number;
+}
+
+/** Lua's cjson writes an empty list as `{}`. */
+function list<T>(v: T[] | Record<string, never> | undefined): T[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function toChange(c: RawChange): AgentStateChange {
+  return { agentId: c.agentId, from: c.from, to: c.to, reason: c.reason || null, at: c.at };
+}
+
+function toSnapshot(row: string[]): AgentSnapshot {
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < row.length; i += 2) h[row[i]!] = row[i + 1]!;
+  return {
+    id: h.id!,
+    endpoint: h.endpoint ?? '',
+    skills: decodeSkills(h.sk ?? ''),
+    state: h.state as AgentState,
+    pauseReason: h.state === 'paused' && h.reason ? h.reason : null,
+    lastCallEndedAt: Number(h.lastEnd ?? 0),
+    callsToday: Number(h.calls ?? 0),
+    currentCallId: h.call || null,
+    currentQueue: h.queue || null,
+    stateSince: Number(h.since ?? 0),
+  };
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new RoutingError('INVALID_INPUT', `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}

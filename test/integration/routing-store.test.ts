@@ -1,0 +1,631 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import '../setup/provided.ts';
+import { RoutingStore } from '../../src/routing/routing-store.ts';
+import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
+import { RoutingError, type AgentConfig, type AgentState, type Offer, type QueueConfig, type WaitingCall } from '../../src/routing/types.ts';
+
+const MIN = 60_000;
+const T0 = 1_800_000_000_000;
+
+const redis = new Redis(inject('redisUrl'));
+afterAll(() => redis.quit());
+
+let stores = 0;
+/** A store on its own key prefix, configured, with the given agents logged in. */
+async function fresh(queues: QueueConfig[], agents: AgentConfig[], login: string[] = agents.map((a) => a.id)) {
+  const prefix = `${inject('redisPrefix')}rs${stores++}:`;
+  const store = new RoutingStore(redis, prefix);
+  await store.configure(queues, agents, T0);
+  for (const id of login) await store.changeAgentState(id, 'login', undefined, T0);
+  return { store, prefix };
+}
+
+function queue(name: string, over: Partial<QueueConfig> = {}): QueueConfig {
+  return {
+    name,
+    skills: [{ skill: name, minProficiency: 1 }],
+    strategy: 'longest-idle',
+    ringTimeoutSeconds: 15,
+    wrapUpSeconds: 30,
+    maxWaitSeconds: 600,
+    agingPerMinute: 1,
+    ...over,
+  };
+}
+const agent = (id: string, skills: Record<string, number>): AgentConfig => ({ id, endpoint: `PJSIP/${id}`, skills });
+const call = (callId: string, q: string, over: Partial<WaitingCall> = {}): WaitingCall => ({
+  callId,
+  queue: q,
+  skills: [],
+  priority: 0,
+  enqueuedAt: T0,
+  owner: 'app-1',
+  ...over,
+});
+const pairs = (offers: Offer[]) => offers.map((o) => `${o.callId}>${o.agentId}`);
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RoutingError) return err.code;
+    throw err;
+  }
+  return 'ok';
+}
+
+async function stateOf(store: RoutingStore, id: string): Promise<AgentState | undefined> {
+  return (await store.agentState(id))?.state;
+}
+
+/** Takes the agent through one call on queue `q` so it ends at `endedAt` (lastCallEndedAt, callsToday + 1). */
+async function oneCall(store: RoutingStore, agentId: string, q: string, endedAt: number, tag: string) {
+  await store.enqueue(call(`warm-${agentId}-${tag}`, q));
+  const offers = await store.claim(T0);
+  expect(offers.map((o) => o.agentId)).toContain(agentId);
+  for (const o of offers) {
+    await store.answered(o.callId, o.agentId, endedAt);
+    await store.agentCallEnded(o.agentId, endedAt);
+    await store.wrapUpEnded(o.agentId, o.callId, endedAt);
+  }
+}
+
+describe('agent state', () => {
+  it('follows the documented transitions and refuses the rest with INVALID_TRANSITION', async () => {
+    const { store } = await fresh([queue('billing')], [agent('a1', { billing: 3 })], []);
+    const step = (action: 'login' | 'logout' | 'pause' | 'unpause', reason?: string) =>
+      store.changeAgentState('a1', action, reason, T0 + 1).then((c) => `${c.from}->${c.to}`, (e: RoutingError) => `${e.code}:${e.state}`);
+    expect(await step('pause')).toBe('INVALID_TRANSITION:logged_out');
+    expect(await step('unpause')).toBe('INVALID_TRANSITION:logged_out');
+    expect(await step('logout')).toBe('INVALID_TRANSITION:logged_out');
+    expect(await step('login')).toBe('logged_out->available');
+    expect(await step('login')).toBe('INVALID_TRANSITION:available');
+    expect(await step('unpause')).toBe('INVALID_TRANSITION:available');
+    expect(await step('pause', 'lunch')).toBe('available->paused');
+    expect((await store.agentState('a1'))?.pauseReason).toBe('lunch');
+    expect(await step('pause', 'training')).toBe('paused->paused');
+    expect((await store.agentState('a1'))?.pauseReason).toBe('training');
+    expect(await step('unpause')).toBe('paused->available');
+    expect(await step('logout')).toBe('available->logged_out');
+    expect(await step('login')).toBe('logged_out->available');
+    await store.changeAgentState('a1', 'pause', 'break');
+    expect(await step('logout')).toBe('paused->logged_out');
+    expect(await codeOf(store.changeAgentState('nobody', 'login'))).toBe('UNKNOWN_AGENT');
+  });
+
+  it('returns what an agent.state_changed event needs', async () => {
+    const { store } = await fresh([queue('billing')], [agent('a1', { billing: 3 })], []);
+    expect(await store.changeAgentState('a1', 'login', undefined, T0 + 5)).toEqual({ agentId: 'a1', from: 'logged_out', to: 'available', reason: null, at: T0 + 5 });
+    expect(await store.changeAgentState('a1', 'logout', 'unregistered', T0 + 6)).toEqual({
+      agentId: 'a1',
+      from: 'available',
+      to: 'logged_out',
+      reason: 'unregistered',
+      at: T0 + 6,
+    });
+    const snap = await store.agentState('a1');
+    expect(snap).toMatchObject({ id: 'a1', endpoint: 'PJSIP/a1', skills: { billing: 3 }, state: 'logged_out', pauseReason: null, stateSince: T0 + 6 });
+  });
+
+  it('walks a whole call: ringing, on_call, wrap_up (counted), available', async () => {
+    const { store } = await fresh([queue('billing', { wrapUpSeconds: 45 })], [agent('a1', { billing: 3 })]);
+    await store.enqueue(call('c1', 'billing'));
+    const [offer] = await store.claim(T0 + 1);
+    expect(offer).toEqual({ callId: 'c1', agentId: 'a1', queue: 'billing', endpoint: 'PJSIP/a1', owner: 'app-1', ringTimeoutSeconds: 15 });
+    expect(await store.agentState('a1')).toMatchObject({ state: 'ringing', currentCallId: 'c1', currentQueue: 'billing' });
+    expect(await codeOf(store.changeAgentState('a1', 'pause'))).toBe('INVALID_TRANSITION');
+    expect(await codeOf(store.changeAgentState('a1', 'logout'))).toBe('INVALID_TRANSITION');
+    expect(await codeOf(store.agentCallEnded('a1', T0 + 2))).toBe('INVALID_TRANSITION');
+
+    expect((await store.answered('c1', 'a1', T0 + 3)).changes).toEqual([{ agentId: 'a1', from: 'ringing', to: 'on_call', reason: null, at: T0 + 3 }]);
+    expect(await store.position('c1')).toBeNull();
+    expect(await codeOf(store.changeAgentState('a1', 'logout'))).toBe('INVALID_TRANSITION');
+    expect(await store.wrapUpEnded('a1')).toBeNull();
+
+    const ended = await store.agentCallEnded('a1', T0 + 4 * MIN);
+    expect(ended).toEqual({ wrapUpSeconds: 45, changes: [{ agentId: 'a1', from: 'on_call', to: 'wrap_up', reason: null, at: T0 + 4 * MIN }] });
+    expect(await store.agentState('a1')).toMatchObject({ state: 'wrap_up', callsToday: 1, lastCallEndedAt: T0 + 4 * MIN, currentCallId: 'c1' });
+    // Wrap-up is not available: a new call waits.
+    await store.enqueue(call('c2', 'billing'));
+    expect(await store.claim(T0 + 4 * MIN)).toEqual([]);
+    expect(await store.wrapUpEnded('a1', 'some-older-call')).toBeNull();
+    expect(await store.wrapUpEnded('a1', 'c1', T0 + 5 * MIN)).toEqual({ agentId: 'a1', from: 'wrap_up', to: 'available', reason: null, at: T0 + 5 * MIN });
+    expect(await store.agentState('a1')).toMatchObject({ state: 'available', currentCallId: null });
+    expect(pairs(await store.claim(T0 + 5 * MIN))).toEqual(['c2>a1']);
+  });
+
+  it('goes straight to available when the queue has no wrap-up, and a pause during wrap-up sticks', async () => {
+    const { store } = await fresh([queue('fast', { wrapUpSeconds: 0 }), queue('slow')], [agent('a1', { fast: 1, slow: 1 })]);
+    await store.enqueue(call('c1', 'fast'));
+    await store.claim(T0);
+    await store.answered('c1', 'a1');
+    expect(await store.agentCallEnded('a1', T0 + MIN)).toMatchObject({ wrapUpSeconds: 0, changes: [{ from: 'on_call', to: 'available' }] });
+
+    await store.enqueue(call('c2', 'slow'));
+    await store.claim(T0);
+    await store.answered('c2', 'a1');
+    expect((await store.agentCallEnded('a1', T0 + 2 * MIN)).wrapUpSeconds).toBe(30);
+    await store.changeAgentState('a1', 'pause', 'after-call-work');
+    expect(await store.wrapUpEnded('a1', 'c2')).toBeNull();
+    expect(await store.agentState('a1')).toMatchObject({ state: 'paused', pauseReason: 'after-call-work' });
+  });
+
+  it('resets callsToday', async () => {
+    const { store } = await fresh([queue('billing', { wrapUpSeconds: 0 })], [agent('a1', { billing: 1 })]);
+    await oneCall(store, 'a1', 'billing', T0 + MIN, 'x');
+    expect((await store.agentState('a1'))?.callsToday).toBe(1);
+    await store.resetCallsToday();
+    expect((await store.agentState('a1'))?.callsToday).toBe(0);
+  });
+});
+
+describe('configuration', () => {
+  it('keeps agent state across a reconfigure and re-indexes changed skills', async () => {
+    const { store } = await fresh([queue('billing'), queue('tech')], [agent('a1', { billing: 3 }), agent('a2', { tech: 2 })]);
+    await store.changeAgentState('a2', 'pause', 'meeting');
+    await store.configure([queue('billing'), queue('tech')], [agent('a1', { tech: 4 }), agent('a2', { tech: 2 }), agent('a3', { billing: 1 })]);
+    const list = await store.listAgents();
+    expect(list.map((a) => [a.id, a.state, a.pauseReason])).toEqual([
+      ['a1', 'available', null],
+      ['a2', 'paused', 'meeting'],
+      ['a3', 'logged_out', null],
+    ]);
+    expect(list[0]?.skills).toEqual({ tech: 4 });
+    await store.enqueue(call('b1', 'billing'));
+    await store.enqueue(call('t1', 'tech', { enqueuedAt: T0 + 1 }));
+    expect(pairs(await store.claim(T0 + MIN))).toEqual(['t1>a1']);
+  });
+
+  it('refuses to drop a busy agent or a queue with calls, and changes nothing', async () => {
+    const { store } = await fresh([queue('billing'), queue('tech')], [agent('a1', { billing: 3 }), agent('a2', { tech: 1 })]);
+    await store.enqueue(call('c1', 'billing'));
+    await store.enqueue(call('c2', 'tech'));
+    await store.changeAgentState('a2', 'pause');
+    await store.claim(T0);
+    expect(await codeOf(store.configure([queue('billing'), queue('tech')], [agent('a2', { tech: 1 })]))).toBe('CONFIG_CONFLICT');
+    expect(await codeOf(store.configure([queue('billing')], [agent('a1', { billing: 3 }), agent('a2', { tech: 1 })]))).toBe('CONFIG_CONFLICT');
+    expect(await stateOf(store, 'a1')).toBe('ringing');
+    expect((await store.waiting('tech')).map((c) => c.callId)).toEqual(['c2']);
+  });
+
+  it('validates input and names the bad field', async () => {
+    const { store } = await fresh([queue('billing')], []);
+    const bad = (p: Promise<unknown>) => p.then(() => 'ok', (e: RoutingError) => `${e.code} ${e.message}`);
+    expect(await bad(store.configure([queue('Bad Name')], []))).toMatch(/^INVALID_INPUT queues\.0\.name/);
+    expect(await bad(store.configure([queue('billing')], [agent('a1', { billing: 6 })]))).toMatch(/^INVALID_INPUT agents\.0\.skills\.billing/);
+    expect(await bad(store.configure([queue('billing'), queue('billing')], []))).toMatch(/^INVALID_INPUT queues\.1: duplicate/);
+    expect(await bad(store.enqueue(call('c1', 'billing', { priority: 11 })))).toMatch(/^INVALID_INPUT priority/);
+    expect(await bad(store.enqueue(call('c1', 'nowhere')))).toMatch(/^UNKNOWN_QUEUE/);
+    await store.enqueue(call('c1', 'billing'));
+    expect(await codeOf(store.enqueue(call('c1', 'billing')))).toBe('CALL_EXISTS');
+  });
+
+  it('keeps every key under <prefix>routing:', async () => {
+    const { store, prefix } = await fresh([queue('billing')], [agent('a1', { billing: 1, english: 1 })]);
+    await store.enqueue(call('c1', 'billing', { skills: ['english'] }));
+    await store.enqueue(call('c2', 'billing'));
+    await store.claim(T0);
+    const keys = await redis.keys(`${prefix}*`);
+    expect(keys.length).toBeGreaterThan(5);
+    expect(keys.filter((k) => !k.startsWith(`${prefix}routing:`))).toEqual([]);
+  });
+});
+
+describe('waiting order, priority and aging', () => {
+  it('gives positions in service order; VIP priority goes ahead', async () => {
+    const { store } = await fresh([queue('billing')], []);
+    expect(await store.enqueue(call('c1', 'billing', { enqueuedAt: T0 }))).toEqual({ position: 1 });
+    expect(await store.enqueue(call('c2', 'billing', { enqueuedAt: T0 + 1000 }))).toEqual({ position: 2 });
+    expect(await store.enqueue(call('vip', 'billing', { enqueuedAt: T0 + 2000, priority: 8 }))).toEqual({ position: 1 });
+    expect(await store.position('c1')).toBe(2);
+    expect(await store.position('c2')).toBe(3);
+    expect(await store.position('nope')).toBeNull();
+    expect(await store.waiting('billing')).toEqual([
+      call('vip', 'billing', { enqueuedAt: T0 + 2000, priority: 8 }),
+      call('c1', 'billing', { enqueuedAt: T0 }),
+      call('c2', 'billing', { enqueuedAt: T0 + 1000 }),
+    ]);
+  });
+
+  it('lets an old normal call overtake a newer VIP once it has waited long enough (aging 1 point/min)', async () => {
+    // A VIP (priority 5) is worth 5 minutes of waiting. normal waited since T0.
+    const { store } = await fresh([queue('billing', { agingPerMinute: 1 })], []);
+    await store.enqueue(call('normal', 'billing'));
+    await store.enqueue(call('vip-4min', 'billing', { priority: 5, enqueuedAt: T0 + 4 * MIN })); // 1 min short: ahead
+    await store.enqueue(call('vip-5min', 'billing', { priority: 5, enqueuedAt: T0 + 5 * MIN })); // tie: enqueue time decides
+    await store.enqueue(call('vip-6min', 'billing', { priority: 5, enqueuedAt: T0 + 6 * MIN })); // too late: behind
+    expect((await store.waiting('billing')).map((c) => c.callId)).toEqual(['vip-4min', 'normal', 'vip-5min', 'vip-6min']);
+  });
+
+  it('without aging, priority always wins', async () => {
+    const { store } = await fresh([queue('billing', { agingPerMinute: 0 })], []);
+    await store.enqueue(call('old', 'billing'));
+    await store.enqueue(call('vip', 'billing', { priority: 1, enqueuedAt: T0 + 600 * MIN }));
+    await store.enqueue(call('older', 'billing', { enqueuedAt: T0 - MIN }));
+    expect((await store.waiting('billing')).map((c) => c.callId)).toEqual(['vip', 'older', 'old']);
+  });
+
+  it('compares effective priority across queues with different aging at claim time', async () => {
+    // One agent for both queues. flat: no aging, VIP 3. aged: 2 points/min, priority 0.
+    const agents = [agent('a1', { flat: 1, aged: 1 })];
+    const qs = [queue('flat', { agingPerMinute: 0 }), queue('aged', { agingPerMinute: 2 })];
+    for (const [waited, winner] of [
+      [1, 'f'],
+      [2, 'a'], // 4 > 3
+    ] as const) {
+      const { store } = await fresh(qs, agents);
+      await store.enqueue(call('f', 'flat', { priority: 3, enqueuedAt: T0 }));
+      await store.enqueue(call('a', 'aged', { enqueuedAt: T0 }));
+      expect((await store.claim(T0 + waited * MIN)).map((o) => o.callId)).toEqual([winner]);
+    }
+  });
+
+  it('re-scores waiting calls when a queue’s aging changes', async () => {
+    const { store } = await fresh([queue('billing', { agingPerMinute: 1 })], []);
+    await store.enqueue(call('normal', 'billing'));
+    await store.enqueue(call('vip', 'billing', { priority: 5, enqueuedAt: T0 + 10 * MIN }));
+    expect((await store.waiting('billing')).map((c) => c.callId)).toEqual(['normal', 'vip']);
+    await store.configure([queue('billing', { agingPerMinute: 0 })], []);
+    expect((await store.waiting('billing')).map((c) => c.callId)).toEqual(['vip', 'normal']);
+  });
+});
+
+describe('skill matching', () => {
+  it('requires the queue skills at their minimum proficiency', async () => {
+    const q = queue('tech', { skills: [{ skill: 'tech', minProficiency: 3 }, { skill: 'network', minProficiency: 2 }] });
+    const { store } = await fresh(
+      [q],
+      [agent('low', { tech: 2, network: 5 }), agent('partial', { tech: 5 }), agent('ok', { tech: 3, network: 2 })],
+    );
+    await store.enqueue(call('c1', 'tech'));
+    await store.enqueue(call('c2', 'tech', { enqueuedAt: T0 + 1 }));
+    expect(pairs(await store.claim(T0))).toEqual(['c1>ok']);
+    expect(await store.position('c2')).toBe(1);
+  });
+
+  it('requires the call’s extra skills at any proficiency, and skips to a call that can be served', async () => {
+    const { store } = await fresh(
+      [queue('billing')],
+      [agent('en', { billing: 5, english: 1 }), agent('plain', { billing: 5 })],
+      ['plain'],
+    );
+    await store.enqueue(call('needs-fr-en', 'billing', { skills: ['french', 'english'] }));
+    await store.enqueue(call('needs-en', 'billing', { skills: ['english'], enqueuedAt: T0 + 1 }));
+    await store.enqueue(call('any', 'billing', { enqueuedAt: T0 + 2 }));
+    expect(pairs(await store.claim(T0))).toEqual(['any>plain']);
+    await store.changeAgentState('en', 'login');
+    expect(pairs(await store.claim(T0))).toEqual(['needs-en>en']);
+    expect((await store.waiting('billing')).map((c) => c.callId)).toEqual(['needs-fr-en']);
+    expect((await store.waiting('billing'))[0]?.skills).toEqual(['english', 'french']);
+  });
+
+  it('does not offer to agents that are paused, ringing, on a call, wrapping up or logged out', async () => {
+    const { store } = await fresh([queue('billing')], ['p', 'r', 'o', 'w', 'l'].map((id) => agent(id, { billing: 1 })), ['p', 'r', 'o', 'w']);
+    await store.changeAgentState('p', 'pause');
+    await store.enqueue(call('c-r', 'billing'));
+    await store.enqueue(call('c-o', 'billing', { enqueuedAt: T0 + 1 }));
+    await store.enqueue(call('c-w', 'billing', { enqueuedAt: T0 + 2 }));
+    const offers = await store.claim(T0);
+    expect(offers).toHaveLength(3);
+    const byCall = new Map(offers.map((o) => [o.callId, o.agentId]));
+    await store.answered('c-o', byCall.get('c-o')!);
+    await store.answered('c-w', byCall.get('c-w')!);
+    await store.agentCallEnded(byCall.get('c-w')!, T0 + MIN);
+    await store.enqueue(call('late', 'billing', { enqueuedAt: T0 + 3 }));
+    expect(await store.claim(T0 + MIN)).toEqual([]);
+  });
+});
+
+describe('strategies', () => {
+  const agents = [agent('a', { s: 2 }), agent('b', { s: 5 }), agent('c', { s: 1 })];
+
+  /** a ended its last call at +2 min with 1 call; b at +3 min with 3 calls; c at +1 min with 2 calls. */
+  async function history(strategy: QueueConfig['strategy']) {
+    const { store } = await fresh([queue('s', { strategy, wrapUpSeconds: 0 }), queue('warm', { skills: [], wrapUpSeconds: 0 })], agents, []);
+    const only = async (id: string, endedAt: number[]) => {
+      await store.changeAgentState(id, 'login');
+      for (const [i, t] of endedAt.entries()) await oneCall(store, id, 'warm', T0 + t * MIN, `${i}`);
+      await store.changeAgentState(id, 'pause');
+    };
+    await only('a', [2]);
+    await only('b', [1, 2, 3]);
+    await only('c', [0.5, 1]);
+    for (const id of ['a', 'b', 'c']) await store.changeAgentState(id, 'unpause');
+    return store;
+  }
+
+  it('longest-idle offers the agent whose last call ended first', async () => {
+    const store = await history('longest-idle');
+    await store.enqueue(call('x', 's'));
+    expect(pairs(await store.claim(T0 + 10 * MIN))).toEqual(['x>c']);
+  });
+
+  it('fewest-calls offers the agent with the fewest calls today', async () => {
+    const store = await history('fewest-calls');
+    await store.enqueue(call('x', 's'));
+    expect(pairs(await store.claim(T0 + 10 * MIN))).toEqual(['x>a']);
+  });
+
+  it('most-skilled offers the highest proficiency, counting the call’s extra skills', async () => {
+    const store = await history('most-skilled');
+    await store.enqueue(call('x', 's'));
+    expect(pairs(await store.claim(T0 + 10 * MIN))).toEqual(['x>b']);
+    const { store: s2 } = await fresh(
+      [queue('s', { strategy: 'most-skilled' })],
+      [agent('strong', { s: 5, english: 1 }), agent('fluent', { s: 3, english: 5 }), agent('mute', { s: 5 })],
+    );
+    await s2.enqueue(call('en', 's', { skills: ['english'] }));
+    expect(pairs(await s2.claim(T0))).toEqual(['en>fluent']);
+  });
+
+  it('fewest-calls and longest-idle break ties by the other key, then by agent id', async () => {
+    const { store } = await fresh([queue('s', { strategy: 'fewest-calls' })], [agent('b', { s: 1 }), agent('a', { s: 1 })]);
+    await store.enqueue(call('x', 's'));
+    expect(pairs(await store.claim(T0))).toEqual(['x>a']);
+  });
+
+  it('ring-all rings every matching agent; the first to answer wins and the others are released', async () => {
+    const { store } = await fresh(
+      [queue('team', { strategy: 'ring-all' })],
+      [agent('a', { team: 1 }), agent('b', { team: 2 }), agent('c', { team: 3 }), agent('x', { other: 1 })],
+    );
+    await store.enqueue(call('c1', 'team'));
+    await store.enqueue(call('c2', 'team', { enqueuedAt: T0 + 1 }));
+    const offers = await store.claim(T0);
+    expect(pairs(offers).sort()).toEqual(['c1>a', 'c1>b', 'c1>c']);
+    expect(await store.position('c2')).toBe(1);
+    const won = await store.answered('c1', 'b', T0 + 1);
+    expect([...won.released].sort()).toEqual(['a', 'c']);
+    expect(won.changes.map((c) => `${c.agentId}:${c.to}`).sort()).toEqual(['a:available', 'b:on_call', 'c:available']);
+    expect(await codeOf(store.answered('c1', 'a'))).toBe('OFFER_GONE');
+    expect(pairs(await store.claim(T0 + 2)).sort()).toEqual(['c2>a', 'c2>c']);
+  });
+
+  it('ring-all: a call goes back only when the last ringing agent times out', async () => {
+    const { store } = await fresh([queue('team', { strategy: 'ring-all' })], [agent('a', { team: 1 }), agent('b', { team: 1 })]);
+    await store.enqueue(call('c1', 'team'));
+    await store.claim(T0);
+    expect(await store.ringNoAnswer('c1', 'a', T0 + 15_000)).toMatchObject({ requeued: false, position: null });
+    expect(await store.position('c1')).toBeNull();
+    expect(await store.ringNoAnswer('c1', 'b', T0 + 15_001)).toMatchObject({ requeued: true, position: 1 });
+    expect((await store.listAgents()).map((a) => [a.id, a.state, a.pauseReason])).toEqual([
+      ['a', 'paused', 'rona'],
+      ['b', 'paused', 'rona'],
+    ]);
+  });
+});
+
+describe('ring-no-answer and caller hang-up', () => {
+  it('RONA pauses the agent and puts the call back at its original place', async () => {
+    const { store } = await fresh([queue('billing')], [agent('a1', { billing: 1 }), agent('a2', { billing: 1 })], ['a1']);
+    await store.enqueue(call('first', 'billing', { enqueuedAt: T0 }));
+    await store.enqueue(call('second', 'billing', { enqueuedAt: T0 + 1000 }));
+    expect(pairs(await store.claim(T0 + 2000))).toEqual(['first>a1']);
+    await store.enqueue(call('third', 'billing', { enqueuedAt: T0 + 3000 }));
+    expect(await store.position('second')).toBe(1);
+
+    const r = await store.ringNoAnswer('first', 'a1', T0 + 17_000);
+    expect(r).toEqual({ changes: [{ agentId: 'a1', from: 'ringing', to: 'paused', reason: 'rona', at: T0 + 17_000 }], requeued: true, position: 1 });
+    expect(await store.agentState('a1')).toMatchObject({ state: 'paused', pauseReason: 'rona', currentCallId: null });
+    expect(await store.waiting('billing')).toEqual([
+      call('first', 'billing', { enqueuedAt: T0 }),
+      call('second', 'billing', { enqueuedAt: T0 + 1000 }),
+      call('third', 'billing', { enqueuedAt: T0 + 3000 }),
+    ]);
+    await store.changeAgentState('a2', 'login');
+    expect(pairs(await store.claim(T0 + 18_000))).toEqual(['first>a2']);
+  });
+
+  it('a ring timeout that fires after the answer changes nothing', async () => {
+    const { store } = await fresh([queue('billing')], [agent('a1', { billing: 1 })]);
+    await store.enqueue(call('c1', 'billing'));
+    await store.claim(T0);
+    await store.answered('c1', 'a1');
+    expect(await store.ringNoAnswer('c1', 'a1')).toEqual({ changes: [], requeued: false, position: null });
+    expect(await stateOf(store, 'a1')).toBe('on_call');
+  });
+
+  it('caller hangs up while ringing: the agent is released at once and the call is gone', async () => {
+    const { store } = await fresh([queue('billing')], [agent('a1', { billing: 1 })]);
+    await store.enqueue(call('c1', 'billing'));
+    await store.claim(T0);
+    const left = await store.callerLeft('c1', T0 + 5000);
+    expect(left).toEqual({
+      was: 'offered',
+      ringingAgents: ['a1'],
+      changes: [{ agentId: 'a1', from: 'ringing', to: 'available', reason: null, at: T0 + 5000 }],
+    });
+    expect(await codeOf(store.answered('c1', 'a1'))).toBe('OFFER_GONE');
+    expect(await store.ringNoAnswer('c1', 'a1')).toMatchObject({ changes: [], requeued: false });
+    expect(await stateOf(store, 'a1')).toBe('available');
+    expect(await store.callerLeft('c1')).toEqual({ was: 'gone', ringingAgents: [], changes: [] });
+    expect(await store.claim(T0 + 6000)).toEqual([]);
+  });
+
+  it('caller hangs up while waiting: the call leaves the order', async () => {
+    const { store } = await fresh([queue('billing')], []);
+    await store.enqueue(call('c1', 'billing'));
+    await store.enqueue(call('c2', 'billing', { enqueuedAt: T0 + 1 }));
+    expect(await store.callerLeft('c1')).toEqual({ was: 'waiting', ringingAgents: [], changes: [] });
+    expect(await store.position('c2')).toBe(1);
+    expect(await store.waiting('billing')).toHaveLength(1);
+  });
+
+  it('caller hangs up while ringing all: every ringing agent is released', async () => {
+    const { store } = await fresh([queue('team', { strategy: 'ring-all' })], [agent('a', { team: 1 }), agent('b', { team: 1 })]);
+    await store.enqueue(call('c1', 'team'));
+    await store.claim(T0);
+    expect([...(await store.callerLeft('c1')).ringingAgents].sort()).toEqual(['a', 'b']);
+    expect((await store.listAgents()).map((a) => a.state)).toEqual(['available', 'available']);
+  });
+});
+
+describe('claim', () => {
+  it('matches everything it can in one run, or stops at maxCalls', async () => {
+    const { store } = await fresh([queue('billing')], ['a1', 'a2', 'a3'].map((id) => agent(id, { billing: 1 })));
+    for (let i = 0; i < 5; i++) await store.enqueue(call(`c${i}`, 'billing', { enqueuedAt: T0 + i }));
+    expect(await store.claim(T0, 1)).toHaveLength(1);
+    expect(pairs(await store.claim(T0))).toEqual(['c1>a2', 'c2>a3']);
+    expect(await store.claim(T0)).toEqual([]);
+  });
+
+  it('agrees with the reference planner on random floors', async () => {
+    let seed = 11;
+    const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const skills = ['billing', 'tech', 'sales', 'english', 'french', 'cantonese'];
+    const strategies = ['longest-idle', 'fewest-calls', 'most-skilled', 'ring-all'] as const;
+    for (let round = 0; round < 12; round++) {
+      const queues = ['billing', 'tech', 'sales'].map((name) =>
+        queue(name, {
+          strategy: round % 3 === 2 && name === 'sales' ? 'ring-all' : pick(strategies.slice(0, 3)),
+          skills: [{ skill: name, minProficiency: 1 + Math.floor(rnd() * 3) }],
+          agingPerMinute: pick([0, 0.5, 1, 2]),
+          wrapUpSeconds: 0,
+        }),
+      );
+      // Odd rounds have hundreds of agents, so claim's large-queue paths (chunked reads of the
+      // queue index, skill-index intersections) run too.
+      const large = round % 2 === 1;
+      const agentCount = large ? 240 : 12;
+      const agents = Array.from({ length: agentCount }, (_, i) => {
+        const sk: Record<string, number> = {};
+        for (const s of skills) if (rnd() < (large ? 0.85 : 0.6)) sk[s] = 1 + Math.floor(rnd() * 5);
+        return agent(`ag${String(i).padStart(3, '0')}`, sk);
+      });
+      const warm = queue('warm', { skills: [], wrapUpSeconds: 0 });
+      const { store } = await fresh([...queues, warm], agents, []);
+      // History, one agent at a time, so idle times and call counts differ.
+      for (const a of agents.slice(0, large ? 40 : 6)) {
+        await store.changeAgentState(a.id, 'login');
+        for (let k = 0; k < 1 + Math.floor(rnd() * 3); k++) await oneCall(store, a.id, 'warm', T0 + Math.floor(rnd() * 50) * MIN, `${k}`);
+        await store.changeAgentState(a.id, 'pause');
+      }
+      for (const a of agents) await store.changeAgentState(a.id, (await stateOf(store, a.id)) === 'paused' ? 'unpause' : 'login');
+      for (const a of agents) if (rnd() < (large ? 0.1 : 0.3)) await store.changeAgentState(a.id, 'pause');
+      const calls = Array.from({ length: 60 }, (_, i) =>
+        call(`r${round}c${i}`, pick(queues).name, {
+          priority: rnd() < 0.2 ? 1 + Math.floor(rnd() * 10) : 0,
+          enqueuedAt: T0 + i * 7919,
+          skills: rnd() < 0.4 ? [pick(skills.slice(3))] : rnd() < 0.1 ? ['english', 'french'] : [],
+        }),
+      );
+      for (const c of calls) await store.enqueue(c);
+      const snapshot = (await store.listAgents()).filter((a) => a.state === 'available');
+      const now = T0 + 90 * MIN;
+      const expected = planClaim([...queues, warm], snapshot, calls, now);
+      const got = await store.claim(now);
+      expect(pairs(got).sort(), `round ${round}`).toEqual(pairs(expected.map((e) => ({ ...e, endpoint: '', owner: '', ringTimeoutSeconds: 0 }))).sort());
+      expect(await store.claim(now)).toEqual([]);
+    }
+  });
+});
+
+describe('concurrency', () => {
+  it('1,000 claims from 20 clients never give an agent two calls or (outside ring-all) a call two agents', async () => {
+    const prefix = `${inject('redisPrefix')}rs${stores++}:`;
+    const queues = [
+      queue('billing', { strategy: 'longest-idle', wrapUpSeconds: 0 }),
+      queue('tech', { strategy: 'fewest-calls', skills: [{ skill: 'tech', minProficiency: 2 }], wrapUpSeconds: 5 }),
+      queue('sales', { strategy: 'most-skilled', wrapUpSeconds: 0 }),
+      queue('vip', { strategy: 'ring-all', wrapUpSeconds: 0 }),
+    ];
+    let seed = 5;
+    const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const agents = Array.from({ length: 120 }, (_, i) => {
+      const sk: Record<string, number> = {};
+      for (const s of ['billing', 'tech', 'sales', 'english']) if (rnd() < 0.5) sk[s] = 1 + Math.floor(rnd() * 5);
+      if (i % 15 === 0) sk.vip = 1;
+      return agent(`c${String(i).padStart(3, '0')}`, sk);
+    });
+    const setupStore = new RoutingStore(redis, prefix);
+    await setupStore.configure(queues, agents, T0);
+    const byAgent = new Map(agents.map((a) => [a.id, a]));
+    const byQueue = new Map(queues.map((q) => [q.name, q]));
+    const callInfo = new Map<string, WaitingCall>();
+
+    const clients = Array.from({ length: 20 }, () => new Redis(inject('redisUrl')));
+    const violations: string[] = [];
+    const offersPerCall = new Map<string, Set<string>>();
+    let claims = 0;
+    let callSeq = 0;
+    try {
+      await Promise.all(
+        clients.map(async (conn, ci) => {
+          const store = new RoutingStore(conn, prefix);
+          const mine = agents.filter((_, i) => i % 20 === ci);
+          let loggedIn = 0;
+          for (let k = 0; k < 50; k++) {
+            if (loggedIn < mine.length && k % 3 === 0) await store.changeAgentState(mine[loggedIn++]!.id, 'login');
+            for (let j = 0; j < 2; j++) {
+              const q = queues[(ci + k + j) % queues.length]!;
+              const c = call(`k${ci}-${callSeq++}`, q.name, { priority: (k * 7 + j) % 11, enqueuedAt: T0 + k * 1000 + ci, skills: j === 1 && k % 4 === 0 ? ['english'] : [] });
+              callInfo.set(c.callId, c);
+              await store.enqueue(c);
+            }
+            const offers = await store.claim(T0 + 60 * MIN, k % 4);
+            claims += 1;
+            const groups = new Map<string, Offer[]>();
+            for (const o of offers) groups.set(o.callId, [...(groups.get(o.callId) ?? []), o]);
+            for (const [callId, group] of groups) {
+              const c = callInfo.get(callId)!;
+              const q = byQueue.get(c.queue)!;
+              const seen = offersPerCall.get(callId) ?? new Set<string>();
+              for (const o of group) {
+                const a = byAgent.get(o.agentId)!;
+                if (queueSkillSum(a.skills, q) === null || c.skills.some((s) => !a.skills[s])) violations.push(`${o.agentId} lacks skills for ${callId}`);
+                seen.add(o.agentId);
+              }
+              offersPerCall.set(callId, seen);
+              if (q.strategy !== 'ring-all' && group.length > 1) violations.push(`${callId} rang ${group.length} agents`);
+              // Work the offer, in a different way per call: every step must find the agent still
+              // ringing for this call, which it would not if the agent had been offered another.
+              const first = group[0]!;
+              const mode = callSeq % 5;
+              try {
+                if (mode === 0) {
+                  const r = await store.ringNoAnswer(callId, first.agentId);
+                  if (r.changes.length !== 1) violations.push(`rona of ${first.agentId} for ${callId} found no ringing agent`);
+                  await store.changeAgentState(first.agentId, 'unpause');
+                  if (group.length > 1) await store.callerLeft(callId);
+                } else if (mode === 1) {
+                  const r = await store.callerLeft(callId);
+                  if (r.was !== 'offered' || r.ringingAgents.length !== group.length) violations.push(`caller left ${callId}: ${JSON.stringify(r)}`);
+                } else {
+                  const r = await store.answered(callId, first.agentId);
+                  if (r.released.length !== group.length - 1) violations.push(`answered ${callId}: released ${r.released.length} of ${group.length - 1}`);
+                  const ended = await store.agentCallEnded(first.agentId, T0 + 61 * MIN);
+                  if (ended.wrapUpSeconds > 0) await store.wrapUpEnded(first.agentId, callId);
+                }
+              } catch (err) {
+                violations.push(`${callId}/${first.agentId}: ${(err as Error).message}`);
+              }
+            }
+          }
+        }),
+      );
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+    expect(claims).toBe(1000);
+    expect(violations).toEqual([]);
+    expect(offersPerCall.size).toBeGreaterThan(200);
+
+    // The indexes agree with the agents' states, and nothing is left that could be matched.
+    const store = new RoutingStore(redis, prefix);
+    const last = await store.claim(T0 + 60 * MIN);
+    const list = await store.listAgents();
+    const available = list.filter((a) => a.state === 'available').map((a) => a.id).sort();
+    expect((await redis.smembers(`${prefix}routing:avail`)).sort()).toEqual(available);
+    for (const q of queues) {
+      const eligible = list.filter((a) => a.state === 'available' && queueSkillSum(a.skills, q) !== null).map((a) => a.id).sort();
+      expect((await redis.zrange(`${prefix}routing:aq:${q.name}`, 0, -1)).sort()).toEqual(eligible);
+    }
+    // Every offer was worked to the end, so only the last claim's agents ring.
+    expect(list.filter((a) => a.state === 'ringing').map((a) => a.id).sort()).toEqual(last.map((o) => o.agentId).sort());
+    expect(new Set(last.map((o) => o.agentId)).size).toBe(last.length);
+    const waiting = (await Promise.all(queues.map((q) => store.waiting(q.name)))).flat();
+    expect(planClaim(queues, list.filter((a) => a.state === 'available'), waiting, T0 + 60 * MIN)).toEqual([]);
+  });
+});
