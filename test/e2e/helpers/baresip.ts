@@ -14,10 +14,11 @@ export interface Softphone {
 }
 
 /**
- * A real agent softphone: baresip registers `agent` to the lab Asterisk with digest auth and
+ * A real agent softphone (it binds `sipListenPort` for UDP and TCP and the next port for TLS,
+ * so give each softphone ports ten apart): baresip registers `agent` to the lab Asterisk with digest auth and
  * auto-answers calls, playing a generated 8 kHz tone (its own sine source only does 48 kHz).
  */
-export function startSoftphone(agent: string, sipListenPort: number): Softphone {
+export function startSoftphone(agent: string, sipListenPort: number, answer: 'auto' | 'manual' = 'auto'): Softphone {
   const ast = inject('asterisk');
   const dir = mkdtempSync(join(tmpdir(), `hotline-baresip-${agent}-`));
   const wav = join(dir, 'tone.wav');
@@ -39,7 +40,7 @@ export function startSoftphone(agent: string, sipListenPort: number): Softphone 
   );
   writeFileSync(
     join(dir, 'accounts'),
-    `<sip:${agent}@127.0.0.1:${ast.sipPort}>;auth_pass=${ast.agentPassword};answermode=auto;regint=60\n`,
+    `<sip:${agent}@127.0.0.1:${ast.sipPort}>;auth_pass=${ast.agentPassword};answermode=${answer};regint=60\n`,
   );
   const child: ChildProcess = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';

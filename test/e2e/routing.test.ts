@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import '../setup/provided.ts';
+import { startSoftphone, type Softphone } from './helpers/baresip.ts';
+import { E2E_ADMIN_TOKEN, startHotlineProcess, waitFor, type HotlineProcess } from './helpers/hotline-process.ts';
+import { Records, type Row } from './helpers/records.ts';
+import { sippCall, uniqueCaller } from './helpers/sipp.ts';
+
+/**
+ * Routing decisions on real calls, with three baresip agents (ivr-flows/agents.json):
+ * agent1001 general+billing (answers), agent1002 general+english (answers), agent1003
+ * general+vip (rings, never answers). The general queue rings an agent for 15 s.
+ */
+describe('skill routing, ring-no-answer and a caller who gives up while an agent rings', () => {
+  let app: HotlineProcess;
+  const phones: Softphone[] = [];
+  const records = new Records();
+  const ast = inject('asterisk');
+  const headers = { authorization: `Bearer ${E2E_ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  const act = async (id: string, action: string) => {
+    const res = await fetch(`${app.url}/agents/${id}/${action}`, { method: 'POST', headers, body: '{}' });
+    expect(res.status, `${action} ${id}: ${await res.clone().text()}`).toBe(200);
+  };
+  const agent = async (id: string) => (await fetch(`${app.url}/agents/${id}`, { headers })).json() as Promise<{ state: string; pauseReason: string | null }>;
+  const online = async (resource: string) => {
+    const res = await fetch(`${ast.ariUrl}/ari/endpoints/PJSIP/${resource}`, { headers: { authorization: `Basic ${Buffer.from(`${ast.ariUser}:${ast.ariPassword}`).toString('base64')}` } });
+    return ((await res.json()) as { state: string }).state === 'online';
+  };
+  const routingEvents = (rows: Row[]) =>
+    rows.filter((r) => r.type.startsWith('agent.') || r.type === 'queue.left').map((r) => [r.type, r.data.agentId ?? r.data.reason]);
+  /** Keys to reach the agent queue: skip the welcome, language (1 zh / 2 en), then 0. */
+  const toQueue = (language: '1' | '2') => [
+    { waitMs: 600, digit: '1' },
+    { waitMs: 900, digit: language },
+    { waitMs: 900, digit: '0' },
+  ];
+
+  beforeAll(async () => {
+    app = await startHotlineProcess({ CLOCK_FIXED_AT: '2026-11-23T10:00:00+08:00' });
+    phones.push(startSoftphone('agent1001', 25311), startSoftphone('agent1002', 25321), startSoftphone('agent1003', 25331, 'manual'));
+    for (const [i, a] of ["agent1001", "agent1002", "agent1003"].entries()) {
+      await waitFor(() => online(a), 15_000, () => `${a} never registered:\n${phones[i]?.output()}`);
+    }
+  });
+  afterAll(async () => {
+    for (const p of phones) await p.stop();
+    expect(await app.stop()).toBe(0);
+    await records.close();
+    expect(app.logs()).not.toMatch(/unhandled rejection|uncaught exception|interpreter threw/i);
+  });
+
+  it('an English-speaking caller is offered only to the agent with the english skill', async () => {
+    await act('agent1001', 'login');
+    await act('agent1002', 'login');
+    const caller = uniqueCaller();
+    const sipp = await sippCall({ dialed: '10010', caller, steps: [...toQueue('2'), { waitMs: 6_000 }], end: 'hangup' });
+    expect(sipp.code, sipp.output).toBe(0);
+    const rows = await records.endedCallOf(caller);
+    expect(routingEvents(rows)).toEqual([
+      ['agent.offered', 'agent1002'],
+      ['agent.answered', 'agent1002'],
+      ['queue.left', 'agent1002'],
+    ]);
+    expect(rows.find((r) => r.type === 'queue.requested')?.data).toMatchObject({ queue: 'general', skills: ['general', 'english'] });
+    expect(rows.at(-1)!.data).toMatchObject({ cause: 'caller_hangup' });
+    await waitFor(async () => (await agent('agent1002')).state === 'wrap_up', 10_000, () => 'agent1002 not in wrap-up after the call');
+  });
+
+  it('an agent who does not answer is paused (rona) and the call goes to the next agent', async () => {
+    await act('agent1001', 'logout');
+    await act('agent1002', 'logout');
+    await act('agent1003', 'login');
+    const caller = uniqueCaller();
+    const call = sippCall({ dialed: '10010', caller, steps: [...toQueue('1'), { waitMs: 26_000 }], end: 'hangup', recvTimeoutMs: 40_000 });
+    let rows: Row[] = [];
+    await waitFor(
+      async () => (rows = await records.eventsOfCaller(caller)).some((r) => r.type === 'agent.rona'),
+      30_000,
+      () => `no RONA: ${JSON.stringify(routingEvents(rows))}\n${app.logs().slice(-2000)}`,
+    );
+    expect(await agent('agent1003')).toMatchObject({ state: 'paused', pauseReason: 'rona' });
+    await act('agent1001', 'login');
+    const sipp = await call;
+    expect(sipp.code, sipp.output).toBe(0);
+    rows = await records.endedCallOf(caller);
+    expect(routingEvents(rows)).toEqual([
+      ['agent.offered', 'agent1003'],
+      ['agent.rona', 'agent1003'],
+      ['agent.offered', 'agent1001'],
+      ['agent.answered', 'agent1001'],
+      ['queue.left', 'agent1001'],
+    ]);
+    expect(rows.find((r) => r.type === 'agent.rona')?.data).toMatchObject({ requeued: true });
+  });
+
+  it('a caller who hangs up while the agent rings cancels the ringing leg at once; the agent is free again', async () => {
+    await waitFor(async () => (await agent('agent1001')).state !== 'on_call', 10_000, () => 'agent1001 still on a call');
+    await act('agent1001', 'logout');
+    await act('agent1003', 'unpause');
+    const caller = uniqueCaller();
+    const sipp = await sippCall({ dialed: '10010', caller, steps: [...toQueue('1'), { waitMs: 4_000 }], end: 'hangup' });
+    expect(sipp.code, sipp.output).toBe(0);
+    const rows = await records.endedCallOf(caller);
+    expect(routingEvents(rows)).toEqual([['agent.offered', 'agent1003']]);
+    await waitFor(async () => (await agent('agent1003')).state === 'available', 5_000, () => 'agent1003 not available after the caller left');
+  });
+});
