@@ -67,14 +67,29 @@ describe('a caller reaches a real softphone agent, then rates the call', () => {
     expect(seq[1]!.data).toMatchObject({ queue: 'general', position: 1 });
     expect(seq[2]!.data).toEqual({ agentId: 'agent1001', queue: 'general' });
     expect(seq[5]!.data).toMatchObject({ agentId: 'agent1001', by: 'agent' });
-    expect(rows.filter((r) => r.type === 'survey.answered').map((r) => [r.data.question, r.data.score])).toEqual([
-      ['satisfaction', 4],
-      ['resolved', 1],
+    expect(rows.filter((r) => r.type === 'survey.answered').map((r) => [r.data.question, r.data.score, r.data.agentId])).toEqual([
+      ['satisfaction', 4, 'agent1001'],
+      ['resolved', 1, 'agent1001'],
     ]);
     expect(rows.at(-1)!.data).toMatchObject({ cause: 'completed', flow: 'survey' });
     const after = await agent('agent1001');
     expect(['wrap_up', 'available']).toContain(after.state);
     expect(after.callsToday).toBe(1);
+  });
+
+  it('feature codes from the softphone: *3 pauses with a reason, *4 unpauses, *2 logs out, *1 logs in', async () => {
+    await waitFor(async () => (await agent('agent1001')).state === 'available', 20_000, () => 'agent1001 never left wrap-up');
+    const dial = async (code: string, expected: { state: string; pauseReason?: string | null }) => {
+      phone!.command(`/dial sip:${code}@127.0.0.1:${ast.sipPort}`);
+      await waitFor(async () => (await agent('agent1001')).state === expected.state, 10_000, () => `after ${code} agent1001 is not ${expected.state}:\n${phone?.output().slice(-1500)}`);
+      expect(await agent('agent1001')).toMatchObject(expected);
+      // The confirmation plays, then Hotline hangs up; let the softphone be idle again.
+      await new Promise((r) => setTimeout(r, 3_000));
+    };
+    await dial('*32', { state: 'paused', pauseReason: 'lunch' });
+    await dial('*4', { state: 'available' });
+    await dial('*2', { state: 'logged_out' });
+    await dial('*1', { state: 'available' });
   });
 
   it('a softphone that unregisters logs its agent out', async () => {

@@ -59,6 +59,32 @@ async function stateOf(store: RoutingStore, id: string): Promise<AgentState | un
   return (await store.agentState(id))?.state;
 }
 
+/**
+ * The waiting-call indexes agree: each queue's order is exactly the union of its classes, every
+ * listed class has calls, and every waiting member's call hash says waiting in that class.
+ */
+async function expectConsistentQueues(prefix: string, queues: QueueConfig[]) {
+  const base = `${prefix}routing:`;
+  for (const q of queues) {
+    const all = await redis.zrange(`${base}wq:${q.name}`, 0, -1, 'WITHSCORES');
+    const classes = await redis.smembers(`${base}qc:${q.name}`);
+    const fromClasses: string[] = [];
+    for (const extras of classes) {
+      const members = await redis.zrange(`${base}wc:${q.name}|${extras}`, 0, -1, 'WITHSCORES');
+      expect(members.length, `class ${q.name}|${extras}`).toBeGreaterThan(0);
+      for (let i = 0; i < members.length; i += 2) {
+        fromClasses.push(`${members[i]} ${members[i + 1]}`);
+        const c = await redis.hmget(`${base}c:${members[i]!.slice(16)}`, 'status', 'queue', 'extras');
+        expect(c).toEqual(['waiting', q.name, extras]);
+      }
+    }
+    const pairsOf = (xs: string[]) => xs.flatMap((x, i) => (i % 2 === 0 ? [`${x} ${xs[i + 1]}`] : []));
+    expect(fromClasses.sort()).toEqual(pairsOf(all).sort());
+    const stray = (await redis.keys(`${base}wc:${q.name}|*`)).filter((k) => !classes.includes(k.slice(`${base}wc:${q.name}|`.length)));
+    expect(stray).toEqual([]);
+  }
+}
+
 /** Takes the agent through one call on queue `q` so it ends at `endedAt` (lastCallEndedAt, callsToday + 1). */
 async function oneCall(store: RoutingStore, agentId: string, q: string, endedAt: number, tag: string) {
   await store.enqueue(call(`warm-${agentId}-${tag}`, q));
@@ -495,7 +521,7 @@ describe('claim', () => {
         return agent(`ag${String(i).padStart(3, '0')}`, sk);
       });
       const warm = queue('warm', { skills: [], wrapUpSeconds: 0 });
-      const { store } = await fresh([...queues, warm], agents, []);
+      const { store, prefix } = await fresh([...queues, warm], agents, []);
       // History, one agent at a time, so idle times and call counts differ.
       for (const a of agents.slice(0, large ? 40 : 6)) {
         await store.changeAgentState(a.id, 'login');
@@ -518,6 +544,7 @@ describe('claim', () => {
       const got = await store.claim(now);
       expect(pairs(got).sort(), `round ${round}`).toEqual(pairs(expected.map((e) => ({ ...e, endpoint: '', owner: '', ringTimeoutSeconds: 0 }))).sort());
       expect(await store.claim(now)).toEqual([]);
+      await expectConsistentQueues(prefix, queues);
     }
   });
 });
@@ -625,6 +652,7 @@ describe('concurrency', () => {
     // Every offer was worked to the end, so only the last claim's agents ring.
     expect(list.filter((a) => a.state === 'ringing').map((a) => a.id).sort()).toEqual(last.map((o) => o.agentId).sort());
     expect(new Set(last.map((o) => o.agentId)).size).toBe(last.length);
+    await expectConsistentQueues(prefix, queues);
     const waiting = (await Promise.all(queues.map((q) => store.waiting(q.name)))).flat();
     expect(planClaim(queues, list.filter((a) => a.state === 'available'), waiting, T0 + 60 * MIN)).toEqual([]);
   });

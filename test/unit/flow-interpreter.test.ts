@@ -442,7 +442,7 @@ describe('interpreter: language, queue, transfer, voicemail, sms, survey', () =>
     expect(eventsOf(left, 'bridge.ended')).toEqual([{ node: 'q', agentId: 'agent1001', by: 'agent' }]);
     expect(plays(left)).toEqual([['sound:hotline/zh/survey_rating']]);
     call.key('4');
-    expect(eventsOf(call.all, 'survey.answered')).toEqual([{ question: 'satisfaction', score: 4, scale: 5, node: 'rate' }]);
+    expect(eventsOf(call.all, 'survey.answered')).toEqual([{ question: 'satisfaction', score: 4, scale: 5, node: 'rate', agentId: 'agent1001' }]);
   });
 
   it('a queue exit key leaves the queue for onExit; the maximum wait leaves for onTimeout', () => {

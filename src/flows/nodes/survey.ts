@@ -14,7 +14,9 @@ export const surveyNode: NodeHandler<'survey'> = {
       if (!Number.isInteger(score) || score < 1 || score > node.scale) {
         return retry(settled, node, ctx, 'invalid', 'survey.invalid', { digit: input.digit }, node.onNoAnswer);
       }
-      record(ctx, 'survey.answered', { question: node.question, score, scale: node.scale, node: s.node });
+      // The agent who took the call (set by the queue node) is kept with the answer for reports.
+      const agentId = settled.vars.agentId;
+      record(ctx, 'survey.answered', { question: node.question, score, scale: node.scale, node: s.node, ...(agentId ? { agentId } : {}) });
       return ctx.goTo({ ...settled, vars: { ...settled.vars, [`survey_${node.question}`]: score } }, node.next);
     }
     return s;

@@ -34,8 +34,7 @@ local skills_of = {}
 local function agent_skills(id)
   local t = skills_of[id]
   if not t then
-    t = {}
-    for _, kv in ipairs(pairs_of(redis.call('HGET', B .. 'a:' .. id, 'sk') or '')) do t[kv[1]] = tonumber(kv[2]) end
+    t = skill_map(redis.call('HGET', B .. 'a:' .. id, 'sk'))
     skills_of[id] = t
   end
   return t
@@ -87,15 +86,15 @@ end
 local classes = {}
 local confs = redis.call('HMGET', B .. 'qconf', unpack(ready))
 for qn, q in ipairs(ready) do
-  local conf = split(confs[qn] or '', ',')
+  local strategy, aging, ring = string.match(confs[qn] or '', '^([^,]+),([^,]+),([^,]+)$')
   local r = {}
-  if conf[1] then r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES') end
+  if strategy then r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES') end
   local extras_list = {}
   if #r > 0 then extras_list = redis.call('SMEMBERS', B .. 'qc:' .. q) end
   if #extras_list == 0 then
     redis.call('SREM', B .. 'ready', q)
   else
-    local qi = { name = q, strategy = conf[1], aging = tonumber(conf[2]), ring = conf[3] }
+    local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring }
     qi.small = #r <= 2 * SMALL
     if qi.small then
       qi.cands, qi.cand_ids = {}, {}
@@ -104,23 +103,45 @@ for qn, q in ipairs(ready) do
         qi.cand_ids[#qi.cand_ids + 1] = r[i]
       end
     end
+    -- A queue has a class per combination of extra skills its callers asked for; most of them
+    -- are ruled out by a table lookup before anything is built for them.
+    local union
+    local function available(s)
+      if not qi.small then return skill_avail(s) > 0 end
+      if not union then
+        union = {}
+        for _, cand in ipairs(qi.cands) do
+          for skill in pairs(agent_skills(cand.id)) do union[skill] = true end
+        end
+      end
+      return union[s] ~= nil
+    end
     for _, extras in ipairs(extras_list) do
-      local ex = split(extras, ',')
-      local c = { q = qi, extras = ex, extras_str = extras, key = B .. 'wc:' .. q .. '|' .. extras, pos = 0 }
-      if qi.small then
-        c.buf = small_candidates(qi, ex)
-        c.bi = 1
-        c.done = true
-        if #c.buf > 0 then classes[#classes + 1] = c end
+      local possible, ex = true, nil
+      if extras == '' then
+        ex = {}
+      elseif not string.find(extras, ',', 1, true) then
+        possible = available(extras)
+        ex = { extras }
       else
-        local possible = true
+        ex = split(extras)
         for _, s in ipairs(ex) do
-          if skill_avail(s) == 0 then
+          if not available(s) then
             possible = false
             break
           end
         end
-        if possible then classes[#classes + 1] = c end
+      end
+      if possible then
+        local c = { q = qi, extras = ex, extras_str = extras, key = B .. 'wc:' .. q .. '|' .. extras, pos = 0 }
+        if qi.small then
+          c.buf = small_candidates(qi, ex)
+          c.bi = 1
+          c.done = true
+          if #c.buf > 0 then classes[#classes + 1] = c end
+        else
+          classes[#classes + 1] = c
+        end
       end
     end
   end
@@ -255,6 +276,7 @@ while #heap > 0 and ntaken < total_avail do
   if #agents > 0 then
     ntaken = ntaken + #agents
     offers[#offers + 1] = { c = best, member = best.head, agents = agents }
+    best.head = nil
     best.pos = best.pos + 1
     if max_calls > 0 and #offers >= max_calls then
       limited = true
@@ -269,11 +291,14 @@ for _, o in ipairs(offers) do
   local q = o.c.q
   local call_id = string.sub(o.member, 17)
   local ck = B .. 'c:' .. call_id
-  remove_waiting(q.name, o.c.extras_str, o.member)
+  -- A class whose next head was read still has calls after this run's offers.
+  remove_waiting(q.name, o.c.extras_str, o.member, o.c.head ~= nil)
   redis.call('HSET', ck, 'status', 'offered', 'ringing', table.concat(o.agents, ','))
   local owner = redis.call('HGET', ck, 'owner')
   for _, id in ipairs(o.agents) do
-    local a = load_agent(id)
+    -- Every offered agent came from the availability indexes, so it is available.
+    local v = redis.call('HMGET', B .. 'a:' .. id, 'sk', 'elig', 'endpoint')
+    local a = { id = id, state = 'available', sk = v[1] or '', elig = v[2] or '', endpoint = v[3] or '' }
     set_state(a, 'ringing', '', call_id, q.name, now)
     out[#out + 1] = call_id
     out[#out + 1] = id

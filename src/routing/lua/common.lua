@@ -18,28 +18,19 @@
 -- same score are served in enqueue order and the member carries its own enqueue time.
 local B = ARGV[1]
 
-local function split(s, sep)
+-- Comma-separated lists and 'key=value' lists. string.gmatch does the scanning in C, which
+-- matters: these run for every state change.
+local function split(s)
   local out = {}
   if s == nil or s == '' then return out end
-  local start = 1
-  while true do
-    local i = string.find(s, sep, start, true)
-    if not i then
-      out[#out + 1] = string.sub(s, start)
-      return out
-    end
-    out[#out + 1] = string.sub(s, start, i - 1)
-    start = i + 1
-  end
+  for item in string.gmatch(s, '[^,]+') do out[#out + 1] = item end
+  return out
 end
 
--- 'a=1,b=2' -> { {'a','1'}, {'b','2'} }
-local function pairs_of(s)
+-- 'a=1,b=2' -> { a = 1, b = 2 }
+local function skill_map(sk)
   local out = {}
-  for _, item in ipairs(split(s, ',')) do
-    local i = string.find(item, '=', 1, true)
-    out[#out + 1] = { string.sub(item, 1, i - 1), string.sub(item, i + 1) }
-  end
+  for skill, p in string.gmatch(sk or '', '([^,=]+)=(%d+)') do out[skill] = tonumber(p) end
   return out
 end
 
@@ -62,39 +53,49 @@ end
 
 -- Only skills that some call has asked for as an extra (set `xs`) get an index: those are the
 -- ones claim has to look up across agents; queue skills are covered by aq:<queue>.
+-- Returns parallel lists of the agent's indexed skills and their proficiency.
 local function extra_skills(sk)
-  local kvs = pairs_of(sk)
-  if #kvs == 0 then return kvs end
-  local args = { 'SMISMEMBER', B .. 'xs' }
-  for _, kv in ipairs(kvs) do args[#args + 1] = kv[1] end
-  local is = redis.call(unpack(args))
-  local out = {}
-  for i, kv in ipairs(kvs) do
-    if is[i] == 1 then out[#out + 1] = kv end
+  local args, profs = { 'SMISMEMBER', B .. 'xs' }, {}
+  for skill, p in string.gmatch(sk, '([^,=]+)=(%d+)') do
+    args[#args + 1] = skill
+    profs[#profs + 1] = p
   end
-  return out
+  local names, kept = {}, {}
+  if #args == 2 then return names, kept end
+  local is = redis.call(unpack(args))
+  for i = 1, #profs do
+    if is[i] == 1 then
+      names[#names + 1] = args[i + 2]
+      kept[#kept + 1] = profs[i]
+    end
+  end
+  return names, kept
 end
+
+-- elig: 'queue=<strategy code>:<sum of proficiency on the queue skills>,...'
+local ELIG = '([^,=]+)=(%a):(%d+)'
 
 local function index_agent(a)
   redis.call('SADD', B .. 'avail', a.id)
-  for _, kv in ipairs(extra_skills(a.sk)) do
-    redis.call('ZADD', B .. 'as:' .. kv[1], tonumber(kv[2]), a.id)
+  local names, profs = extra_skills(a.sk)
+  for i, skill in ipairs(names) do
+    redis.call('ZADD', B .. 'as:' .. skill, profs[i], a.id)
   end
-  -- elig: 'queue=<strategy code>:<sum of proficiency on the queue skills>,...'
-  for _, kv in ipairs(pairs_of(a.elig)) do
-    local score = agent_score(string.sub(kv[2], 1, 1), a.lastEnd, a.calls, tonumber(string.sub(kv[2], 3)))
-    redis.call('ZADD', B .. 'aq:' .. kv[1], score, a.id)
-    redis.call('SADD', B .. 'ready', kv[1])
+  local ready = { 'SADD', B .. 'ready' }
+  for q, code, sum in string.gmatch(a.elig, ELIG) do
+    redis.call('ZADD', B .. 'aq:' .. q, agent_score(code, a.lastEnd, a.calls, tonumber(sum)), a.id)
+    ready[#ready + 1] = q
   end
+  if #ready > 2 then redis.call(unpack(ready)) end
 end
 
 local function deindex_agent(a)
   redis.call('SREM', B .. 'avail', a.id)
-  for _, kv in ipairs(extra_skills(a.sk)) do
-    redis.call('ZREM', B .. 'as:' .. kv[1], a.id)
+  for _, skill in ipairs((extra_skills(a.sk))) do
+    redis.call('ZREM', B .. 'as:' .. skill, a.id)
   end
-  for _, kv in ipairs(pairs_of(a.elig)) do
-    redis.call('ZREM', B .. 'aq:' .. kv[1], a.id)
+  for q in string.gmatch(a.elig, ELIG) do
+    redis.call('ZREM', B .. 'aq:' .. q, a.id)
   end
 end
 
@@ -131,16 +132,17 @@ local function add_waiting(call_id, queue, extras, priority, enq)
   return redis.call('ZRANK', B .. 'wq:' .. queue, member) + 1
 end
 
-local function remove_waiting(queue, extras, member)
+-- `more`: the caller already knows that calls remain in the class.
+local function remove_waiting(queue, extras, member, more)
   redis.call('ZREM', B .. 'wq:' .. queue, member)
   local ck = B .. 'wc:' .. queue .. '|' .. extras
   redis.call('ZREM', ck, member)
-  if redis.call('ZCARD', ck) == 0 then redis.call('SREM', B .. 'qc:' .. queue, extras) end
+  if not more and redis.call('ZCARD', ck) == 0 then redis.call('SREM', B .. 'qc:' .. queue, extras) end
 end
 
 -- Ringing agents of a call that are still ringing for it go back to available.
 local function release_ringing(call_id, ringing, except, now, changes, released)
-  for _, id in ipairs(split(ringing, ',')) do
+  for _, id in ipairs(split(ringing)) do
     if id ~= except then
       local a = load_agent(id)
       if a and a.state == 'ringing' and a.call == call_id then

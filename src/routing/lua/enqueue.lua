@@ -10,12 +10,11 @@ if redis.call('EXISTS', ck) == 1 then
   return fail('CALL_EXISTS', 'call ' .. call_id .. ' is already in routing')
 end
 -- A skill asked for as an extra for the first time gets its index of available agents.
-for _, s in ipairs(split(extras, ',')) do
+for _, s in ipairs(split(extras)) do
   if redis.call('SADD', B .. 'xs', s) == 1 then
     for _, id in ipairs(redis.call('SMEMBERS', B .. 'avail')) do
-      for _, kv in ipairs(pairs_of(redis.call('HGET', B .. 'a:' .. id, 'sk') or '')) do
-        if kv[1] == s then redis.call('ZADD', B .. 'as:' .. s, tonumber(kv[2]), id) end
-      end
+      local p = skill_map(redis.call('HGET', B .. 'a:' .. id, 'sk'))[s]
+      if p then redis.call('ZADD', B .. 'as:' .. s, p, id) end
     end
   end
 end

@@ -14,7 +14,7 @@ if v[1] ~= 'offered' then
   return cjson.encode({ changes = changes, requeued = false, position = -1 })
 end
 local still = {}
-for _, id in ipairs(split(v[2], ',')) do
+for _, id in ipairs(split(v[2])) do
   if id ~= agent_id then
     local o = load_agent(id)
     if o and o.state == 'ringing' and o.call == call_id then still[#still + 1] = id end
