@@ -103,4 +103,19 @@ describe('skill routing, ring-no-answer and a caller who gives up while an agent
     expect(routingEvents(rows)).toEqual([['agent.offered', 'agent1003']]);
     await waitFor(async () => (await agent('agent1003')).state === 'available', 5_000, () => 'agent1003 not available after the caller left');
   });
+
+  it('key 2 while waiting leaves the queue for voicemail; the ringing agent is released', async () => {
+    const caller = uniqueCaller();
+    // Ringing agent1003 (who never answers); 2 s later the caller presses 2, then # ends the message.
+    const sipp = await sippCall({ dialed: '10010', caller, steps: [...toQueue('1'), { waitMs: 2_000, digit: '2' }, { waitMs: 9_000, digit: '#' }], end: 'wait-bye', recvTimeoutMs: 30_000 });
+    expect(sipp.code, sipp.output).toBe(0);
+    const rows = await records.endedCallOf(caller);
+    expect(routingEvents(rows)).toEqual([
+      ['agent.offered', 'agent1003'],
+      ['queue.left', 'exit'],
+    ]);
+    expect(rows.filter((r) => r.type === 'flow.node_entered').map((r) => r.data.node).slice(-2)).toEqual(['leave_message', 'goodbye']);
+    expect(rows.find((r) => r.type === 'voicemail.recorded')?.data).toMatchObject({ ok: true });
+    await waitFor(async () => (await agent('agent1003')).state === 'available', 5_000, () => 'agent1003 not released');
+  });
 });
