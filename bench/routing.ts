@@ -5,9 +5,10 @@
  *
  * Phases, all on a fresh key prefix that is deleted at the end:
  *   bulk    every agent logs in at once and one claim matches as many calls as it can;
- *   steady  all agents busy; each client loops: answered -> agentCallEnded -> wrapUpEnded for
- *           one of its offers (the agent becomes available), enqueue a new call (the queue
- *           stays at 10,000), claim. One client, then `clients` clients in parallel;
+ *   steady  the queue topped up to 10,000 again, all agents busy; each client loops:
+ *           answered -> agentCallEnded -> wrapUpEnded for one of its offers (the agent
+ *           becomes available), enqueue a new call (the queue stays at 10,000), claim.
+ *           One client, then `clients` clients in parallel;
  *   batch   50 agents released together, then one claim matches them all.
  * Latency is measured around each claim round trip on the client (loopback included).
  */
@@ -106,14 +107,28 @@ async function steady(clientCount: number, pending: Offer[]): Promise<{ decision
 }
 
 try {
+  const pings: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const t = performance.now();
+    await main.ping();
+    pings.push(performance.now() - t);
+  }
+  pings.sort((a, b) => a - b);
+  console.log(`round trip (PING) p50 ${ms(pct(pings, 50))}, p99 ${ms(pct(pings, 99))}: claim latencies below include it`);
+  // What one redis.call costs inside Lua on this machine, warm: the unit a claim is made of.
+  const calls = 20_000;
+  let t = performance.now();
+  await main.eval(`for i = 1, ${calls} do redis.call('HMGET', KEYS[1], 'a', 'b', 'c') redis.call('ZSCORE', KEYS[2], 'm') end return 1`, 2, `${prefix}calibrate:h`, `${prefix}calibrate:z`);
+  console.log(`calibration: one redis.call from Lua (HMGET/ZSCORE, warm loop) = ${(((performance.now() - t) * 1000) / (2 * calls)).toFixed(2)} µs`);
   await store.configure(queues, agents);
   for (let i = 0; i < CALLS; i++) await store.enqueue(newCall(t0));
   for (const a of agents) await store.changeAgentState(a.id, 'login', undefined, t0);
 
-  let t = performance.now();
+  t = performance.now();
   const pending = await store.claim(t0);
   const bulkMs = performance.now() - t;
   console.log(`bulk: one claim matched ${pending.length} agents to calls in ${ms(bulkMs)} = ${rate(pending.length / (bulkMs / 1000))} decisions/s`);
+  for (let i = 0; i < pending.length; i++) await store.enqueue(newCall(t0)); // back to 10,000 waiting
 
   for (const n of [1, clients]) {
     const r = await steady(n, pending);

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /**
- * The routing Lua scripts, each with common.lua prepended, run by EVALSHA with a fallback to
- * EVAL when the server does not have the script yet (after a Redis restart or SCRIPT FLUSH).
+ * The routing Lua scripts, each with common.lua (and claim with claim-agents.lua) prepended,
+ * run by EVALSHA with a fallback to EVAL when the server does not have the script yet (after
+ * a Redis restart or SCRIPT FLUSH).
  * Scripts compute the keys they touch from a key base in ARGV[1], so they run on a single
  * Redis (or, in a cluster, only if the whole base sits in one hash slot).
  */
@@ -31,7 +32,7 @@ export class LuaScript {
 
 const read = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
 const common = read('common.lua');
-const load = (file: string) => new LuaScript(file, `${common}\n${read(file)}`);
+const load = (...files: string[]) => new LuaScript(files.at(-1)!, [common, ...files.map(read)].join('\n'));
 
 export const scripts = {
   configure: load('configure.lua'),
@@ -40,7 +41,7 @@ export const scripts = {
   enqueue: load('enqueue.lua'),
   position: load('position.lua'),
   waiting: load('waiting.lua'),
-  claim: load('claim.lua'),
+  claim: load('claim-agents.lua', 'claim.lua'),
   answered: load('answered.lua'),
   ringNoAnswer: load('ring-no-answer.lua'),
   callerLeft: load('caller-left.lua'),

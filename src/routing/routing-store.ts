@@ -145,8 +145,10 @@ export class RoutingStore {
    * Offers every call that can be matched now: calls by effective priority (priority plus
    * aging), then enqueue time; each gets the best available agent with all required skills
    * by its queue's strategy, or every such agent in ring-all. The agents become ringing, the
-   * calls offered. `maxCalls` bounds the work of one run (0: no bound); when it returns that
-   * many calls, run it again.
+   * calls offered. `maxCalls` bounds the calls one run offers (0: no bound); when it offered
+   * that many distinct calls, run it again. Redis runs nothing else while a claim runs: matching 2,000 idle
+   * agents at once takes a few hundred ms, so a caller that can face such bursts (startup,
+   * a reconfigure) should pass a bound such as 100.
    */
   async claim(now: number, maxCalls = 0): Promise<Offer[]> {
     const flat = (await this.run(scripts.claim, now, maxCalls)) as string[];

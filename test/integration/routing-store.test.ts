@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
+import { LuaScript } from '../../src/routing/lua-scripts.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
 import { RoutingError, type AgentConfig, type AgentState, type Offer, type QueueConfig, type WaitingCall } from '../../src/routing/types.ts';
@@ -227,6 +228,13 @@ describe('configuration', () => {
     expect(await codeOf(store.enqueue(call('c1', 'billing')))).toBe('CALL_EXISTS');
   });
 
+  it('loads a script the server does not know yet (after a restart or SCRIPT FLUSH)', async () => {
+    const script = new LuaScript('echo', `-- ${inject('redisPrefix')}${Math.random()}\nreturn ARGV[1]`);
+    expect(await redis.script('EXISTS', script.sha)).toEqual([0]);
+    expect(await script.run(redis, ['hello'])).toBe('hello');
+    expect(await redis.script('EXISTS', script.sha)).toEqual([1]);
+  });
+
   it('keeps every key under <prefix>routing:', async () => {
     const { store, prefix } = await fresh([queue('billing')], [agent('a1', { billing: 1, english: 1 })]);
     await store.enqueue(call('c1', 'billing', { skills: ['english'] }));
@@ -324,6 +332,21 @@ describe('skill matching', () => {
     expect(pairs(await store.claim(T0))).toEqual(['needs-en>en']);
     expect((await store.waiting('billing')).map((c) => c.callId)).toEqual(['needs-fr-en']);
     expect((await store.waiting('billing'))[0]?.skills).toEqual(['english', 'french']);
+  });
+
+  it('serves extra-skill classes for agents holding many requested skills', async () => {
+    const langs = ['ar', 'de', 'en', 'es', 'fr', 'ja', 'ru'];
+    const { store } = await fresh([queue('billing', { wrapUpSeconds: 0 })], [agent('poly', { billing: 1, ...Object.fromEntries(langs.map((l) => [l, 1])) })]);
+    for (const [i, l] of langs.entries()) await store.enqueue(call(`c-${l}`, 'billing', { skills: [l], enqueuedAt: T0 + i }));
+    await store.enqueue(call('c-ja-ru', 'billing', { skills: ['ru', 'ja'], enqueuedAt: T0 - 1 }));
+    const served: string[] = [];
+    for (let i = 0; i < langs.length + 1; i++) {
+      const [o] = await store.claim(T0 + MIN);
+      served.push(o!.callId);
+      await store.answered(o!.callId, 'poly');
+      await store.agentCallEnded('poly', T0 + MIN);
+    }
+    expect(served).toEqual(['c-ja-ru', ...langs.map((l) => `c-${l}`)]);
   });
 
   it('does not offer to agents that are paused, ringing, on a call, wrapping up or logged out', async () => {

@@ -15,96 +15,30 @@ if total_avail == 0 then return {} end
 local ready = redis.call('SMEMBERS', B .. 'ready')
 if #ready == 0 then return {} end
 
--- A queue with at most SMALL available agents has them all read at once, with their skills;
--- a larger one is read in score order, a chunk at a time.
-local SMALL = 32
-local taken = {}
-
--- Byte order, as Redis orders equal scores (Lua's < follows the server's locale).
-local function id_less(a, b)
-  local n = math.min(#a, #b)
-  for i = 1, n do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
-
-local skills_of = {}
-local function agent_skills(id)
-  local t = skills_of[id]
-  if not t then
-    t = skill_map(redis.call('HGET', B .. 'a:' .. id, 'sk'))
-    skills_of[id] = t
-  end
-  return t
-end
-
-local skill_count = {}
-local function skill_avail(s)
-  local n = skill_count[s]
-  if n == nil then
-    n = redis.call('ZCARD', B .. 'as:' .. s)
-    skill_count[s] = n
-  end
-  return n
-end
-
--- Candidates of a small queue for one class, best first. most-skilled adds the proficiency
--- on the call's extra skills to the queue-skill sum already in the score.
-local function small_candidates(qi, ex)
-  if #ex == 0 then return qi.cand_ids end
-  local list = {}
-  for _, c in ipairs(qi.cands) do
-    local sks = agent_skills(c.id)
-    local extra = 0
-    for _, s in ipairs(ex) do
-      local p = sks[s]
-      if not p then
-        extra = nil
-        break
-      end
-      extra = extra + p
-    end
-    if extra then
-      local score = c.score
-      if qi.strategy == 'most-skilled' then score = score - extra * 1e13 end
-      list[#list + 1] = { id = c.id, score = score }
-    end
-  end
-  if qi.strategy == 'most-skilled' then
-    table.sort(list, function(a, b)
-      if a.score ~= b.score then return a.score < b.score end
-      return id_less(a.id, b.id)
-    end)
-  end
-  local ids = {}
-  for i, c in ipairs(list) do ids[i] = c.id end
-  return ids
-end
-
 local classes = {}
 local confs = redis.call('HMGET', B .. 'qconf', unpack(ready))
 for qn, q in ipairs(ready) do
   local strategy, aging, ring = string.match(confs[qn] or '', '^([^,]+),([^,]+),([^,]+)$')
   local r = {}
   if strategy then r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES') end
+  local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring, small = #r <= 2 * SMALL }
   local extras_list = {}
-  if #r > 0 then extras_list = redis.call('SMEMBERS', B .. 'qc:' .. q) end
-  if #extras_list == 0 then
-    redis.call('SREM', B .. 'ready', q)
-  else
-    local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring }
-    qi.small = #r <= 2 * SMALL
+  if #r > 0 then
     if qi.small then
       qi.cands, qi.cand_ids = {}, {}
       for i = 1, #r, 2 do
         qi.cands[#qi.cands + 1] = { id = r[i], score = tonumber(r[i + 1]) }
         qi.cand_ids[#qi.cand_ids + 1] = r[i]
       end
+      extras_list = servable_classes(q, qi.cands)
     end
-    -- A queue has a class per combination of extra skills its callers asked for; most of them
-    -- are ruled out by a table lookup before anything is built for them.
+    if not qi.small or not extras_list then extras_list = redis.call('SMEMBERS', B .. 'qc:' .. q) end
+  end
+  -- No class that an available agent could serve: a new agent or call puts the queue back.
+  if #extras_list == 0 then
+    redis.call('SREM', B .. 'ready', q)
+  else
+    -- Only classes whose extra skills some candidate agent holds are worth a head read.
     local union
     local function available(s)
       if not qi.small then return skill_avail(s) > 0 end
@@ -143,69 +77,6 @@ for qn, q in ipairs(ready) do
           classes[#classes + 1] = c
         end
       end
-    end
-  end
-end
-
-local function has_extras(id, extras)
-  local sks = agent_skills(id)
-  for _, s in ipairs(extras) do
-    if not sks[s] then return false end
-  end
-  return true
-end
-
--- Next candidates of a large queue's class: one ZINTER with the skill indexes when an extra
--- skill is rare or every candidate must be seen (most-skilled, ring-all), otherwise the
--- queue's index in growing chunks, filtered by skills.
-local function fetch(c)
-  local q = c.q
-  local aq = B .. 'aq:' .. q.name
-  if #c.extras > 0 and c.off == nil then
-    local inter = q.strategy == 'most-skilled' or q.strategy == 'ring-all'
-    for _, s in ipairs(c.extras) do
-      if skill_avail(s) <= 4 * SMALL then inter = true end
-    end
-    if inter then
-      local args = { 'ZINTER', 1 + #c.extras, aq }
-      for _, s in ipairs(c.extras) do args[#args + 1] = B .. 'as:' .. s end
-      args[#args + 1] = 'WEIGHTS'
-      args[#args + 1] = 1
-      local w = 0
-      if q.strategy == 'most-skilled' then w = -1e13 end
-      for _ = 1, #c.extras do args[#args + 1] = w end
-      c.buf = redis.call(unpack(args))
-      c.bi = 1
-      c.done = true
-      return
-    end
-  end
-  local off = c.off or 0
-  local n = c.chunk or 8
-  local r = redis.call('ZRANGE', aq, off, off + n - 1)
-  c.off = off + #r
-  c.chunk = math.min(n * 4, 512)
-  if #r < n then c.done = true end
-  if #c.extras > 0 then
-    local kept = {}
-    for _, id in ipairs(r) do
-      if not taken[id] and has_extras(id, c.extras) then kept[#kept + 1] = id end
-    end
-    r = kept
-  end
-  c.buf = r
-  c.bi = 1
-end
-
-local function next_agent(c)
-  while true do
-    if c.buf == nil or c.bi > #c.buf then
-      if c.done then return nil end
-      fetch(c)
-    else
-      local id = c.buf[c.bi]
-      c.bi = c.bi + 1
-      if not taken[id] then return id end
     end
   end
 end

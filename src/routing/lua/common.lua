@@ -22,7 +22,7 @@ local B = ARGV[1]
 -- matters: these run for every state change.
 local function split(s)
   local out = {}
-  if s == nil or s == '' then return out end
+  if not s or s == '' then return out end
   for item in string.gmatch(s, '[^,]+') do out[#out + 1] = item end
   return out
 end
