@@ -119,8 +119,8 @@ export class RoutingService implements QueuePort, AgentSide {
     const result = await this.deps.store.answered(callId, agentId, this.deps.now());
     this.logChanges(result.changes);
     for (const other of result.released) {
-      const otherLeg = [...this.legs.entries()].find(([, l]) => l.callId === callId && l.agentId === other);
-      if (otherLeg) await this.deps.telephony.hangup(otherLeg[0]).catch(() => undefined);
+      const otherLeg = this.legOf(callId, other);
+      if (otherLeg) await this.deps.telephony.hangup(otherLeg).catch(() => undefined);
     }
     const bridgeId = `bridge-${callId}`;
     caller.maxWait?.cancel();
@@ -263,14 +263,20 @@ export class RoutingService implements QueuePort, AgentSide {
     const r = await this.deps.store.callerLeft(callId, this.deps.now());
     this.logChanges(r.changes);
     for (const agentId of r.ringingAgents) {
-      const leg = [...this.legs.entries()].find(([, l]) => l.callId === callId && l.agentId === agentId);
+      const leg = this.legOf(callId, agentId);
       if (leg) {
         // Cancel the ringing leg at once; its destruction is not a RONA.
-        this.legs.delete(leg[0]);
-        await this.deps.telephony.hangup(leg[0]).catch(() => undefined);
+        this.legs.delete(leg);
+        await this.deps.telephony.hangup(leg).catch(() => undefined);
       }
     }
     if (r.ringingAgents.length) this.kick();
+  }
+
+  /** The channel id of the leg that offers `callId` to `agentId`, if it still exists. */
+  private legOf(callId: string, agentId: string): string | undefined {
+    for (const [legId, l] of this.legs) if (l.callId === callId && l.agentId === agentId) return legId;
+    return undefined;
   }
 
   private logChanges(changes: readonly AgentStateChange[]): void {
