@@ -15,7 +15,7 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { RoutingStore } from '../src/routing/routing-store.ts';
-import type { AgentConfig, Offer, QueueConfig, Strategy } from '../src/routing/types.ts';
+import { QueueConfigSchema, type AgentConfig, type Offer, type QueueConfig, type Strategy } from '../src/routing/types.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const clients = Number(process.argv[3] ?? 8);
@@ -33,7 +33,8 @@ const lang = (i: number) => `lang${i}`;
 const topic = (i: number) => `topic${i}`;
 
 const strategies: Strategy[] = ['longest-idle', 'fewest-calls', 'most-skilled'];
-const queues: QueueConfig[] = Array.from({ length: QUEUES }, (_, i) => ({
+const queues: QueueConfig[] = Array.from({ length: QUEUES }, (_, i) =>
+  QueueConfigSchema.parse({
   name: `q${i}`,
   skills: [
     { skill: topic(i), minProficiency: 1 + (i % 3) },
@@ -44,7 +45,8 @@ const queues: QueueConfig[] = Array.from({ length: QUEUES }, (_, i) => ({
   wrapUpSeconds: 10,
   maxWaitSeconds: 1_800,
   agingPerMinute: [1, 0.5, 0][i % 3]!,
-}));
+  }),
+);
 const agents: AgentConfig[] = Array.from({ length: AGENTS }, (_, i) => {
   const skills: Record<string, number> = { [lang(0)]: 5 };
   if (rnd() < 0.6) skills[lang(1 + pick(LANGS - 1))] = 1 + pick(5);

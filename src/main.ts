@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log/logger.ts';
 import { createPool, pingPostgres } from './records/db.ts';
 import { EventStore } from './records/event-store.ts';
 import { EventWriter } from './records/event-writer.ts';
+import { OpsEventStore } from './records/ops-event-store.ts';
 import { FlowStore } from './records/flow-store.ts';
 import { migrate } from './records/migrate.ts';
 import { RedisCallRegistry } from './redis/redis-call-registry.ts';
@@ -62,7 +63,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
 
   const store = new EventStore(pool);
   const flowStore = new FlowStore(pool);
-  const writer = new EventWriter(store, log.child({ part: 'event-writer' }), { batchSize: 500, retryBaseMs: 250, retryMaxMs: 5_000 });
+  const writerOptions = { batchSize: 500, retryBaseMs: 250, retryMaxMs: 5_000 };
+  const writer = new EventWriter(store, log.child({ part: 'event-writer' }), writerOptions);
+  const opsWriter = new EventWriter(new OpsEventStore(pool), log.child({ part: 'ops-event-writer' }), writerOptions);
   let migrated = false;
   let stopping = false;
   const prepareDatabase = async (attempt = 0): Promise<void> => {
@@ -76,6 +79,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       for (const c of conflicts) log.error(c);
       migrated = true;
       writer.start();
+      opsWriter.start();
     } catch (err) {
       const delay = Math.min(5_000, 250 * 2 ** attempt);
       log.warn({ err: (err as Error).message, retryInMs: delay }, 'postgres not ready; retrying');
@@ -90,7 +94,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   let dispatcher: Dispatcher | null = null;
   const routing = new RoutingService({
     store: routingStore,
-    queues: new Map(routingConfig.queues.map((q) => [q.name, q])),
+    queueConfig: (name) => routingConfig.queues.find((q) => q.name === name),
+    ops: opsWriter,
     telephony,
     calls: { notify: (id, input) => dispatcher?.calls.notify(id, input), record: (id, type, data) => dispatcher?.calls.record(id, type, data) },
     log: log.child({ part: 'routing' }),
@@ -139,7 +144,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       ari: () => telephony.isConnected(),
       postgres: () => pingPostgres(pool),
       redis: async () => (await redis.ping().catch(() => null)) === 'PONG',
-      migrated: () => migrated && writer.healthy && routingReady,
+      migrated: () => migrated && writer.healthy && opsWriter.healthy && routingReady,
     },
     flows: { flows, store: flowStore, auth },
     agents: { routing, store: routingStore, auth },
@@ -160,8 +165,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       await app.close();
       await dispatcher?.drain(config.shutdownDrainMs);
       await telephony.stop();
-      const flushed = await writer.drain(config.shutdownDrainMs);
-      if (!flushed) log.error({ pending: writer.pending }, 'shutdown with unwritten events');
+      const [flushed, opsFlushed] = await Promise.all([writer.drain(config.shutdownDrainMs), opsWriter.drain(config.shutdownDrainMs)]);
+      if (!flushed || !opsFlushed) log.error({ pending: writer.pending, opsPending: opsWriter.pending }, 'shutdown with unwritten events');
       await demoCrm?.close();
       await smsWorker.close();
       await sms.close();

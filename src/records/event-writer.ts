@@ -1,8 +1,7 @@
-import type { CallEvent } from '../domain/call-event.ts';
 import type { Logger } from '../log/logger.ts';
 
-export interface BatchSink {
-  insertBatch(events: readonly CallEvent[]): Promise<number>;
+export interface BatchSink<E> {
+  insertBatch(events: readonly E[]): Promise<number>;
 }
 
 export interface EventWriterOptions {
@@ -12,7 +11,7 @@ export interface EventWriterOptions {
 }
 
 /**
- * Write-behind for call events: append() never blocks a call, batches go to Postgres, and a
+ * Write-behind for events (call events, and ops events such as agent state changes): append() never blocks a call, batches go to Postgres, and a
  * failed batch stays at the head of the buffer and is retried with backoff until Postgres is
  * back. Inserts are idempotent, so a batch that committed but whose reply was lost is safe to
  * send again.
@@ -20,8 +19,8 @@ export interface EventWriterOptions {
  * Limit: the buffer is in memory, so a crash of this process loses what was not yet written.
  * The durable pipeline (Redis + local spool) in the records issue removes that limit.
  */
-export class EventWriter {
-  private readonly buffer: CallEvent[] = [];
+export class EventWriter<E> {
+  private readonly buffer: E[] = [];
   private flushing = false;
   private started = false;
   private failures = 0;
@@ -29,17 +28,17 @@ export class EventWriter {
   private written = 0;
   private readonly waiters = new Set<() => void>();
 
-  private readonly sink: BatchSink;
+  private readonly sink: BatchSink<E>;
   private readonly log: Logger;
   private readonly opts: EventWriterOptions;
 
-  constructor(sink: BatchSink, log: Logger, opts: EventWriterOptions) {
+  constructor(sink: BatchSink<E>, log: Logger, opts: EventWriterOptions) {
     this.sink = sink;
     this.log = log;
     this.opts = opts;
   }
 
-  append(event: CallEvent): void {
+  append(event: E): void {
     this.buffer.push(event);
     this.kick(0);
   }

@@ -14,6 +14,10 @@ const QueuesFile = z.object({
       wrapUpSeconds: z.number().int().min(0).max(3600).default(10),
       maxWaitSeconds: z.number().int().min(1).max(86_400).default(300),
       agingPerMinute: z.number().min(0).max(100).default(1),
+      announce: z.unknown().optional(),
+      overflow: z.unknown().optional(),
+      callback: z.boolean().optional(),
+      joinWhenEmpty: z.boolean().optional(),
     }),
   ),
 });
@@ -37,6 +41,10 @@ export async function loadRoutingConfig(dir: string): Promise<RoutingConfig> {
       wrapUpSeconds: c.wrapUpSeconds,
       maxWaitSeconds: c.maxWaitSeconds,
       agingPerMinute: c.agingPerMinute,
+      announce: c.announce,
+      overflow: c.overflow,
+      callback: c.callback,
+      joinWhenEmpty: c.joinWhenEmpty,
     }),
   );
   const agents = AgentsFile.parse(await read('agents.json')).agents;

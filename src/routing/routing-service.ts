@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { AgentSide } from '../calls/dispatcher.ts';
 import type { EnqueueResult, QueuePort, QueueRequest } from '../calls/queue-port.ts';
 import type { CallEventType } from '../domain/call-event.ts';
+import type { OpsEventSink } from '../domain/ops-event.ts';
 import type { FlowInput } from '../flows/state.ts';
 import { maskNumber, type Logger } from '../log/logger.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
@@ -20,7 +22,10 @@ export interface CallLink {
 
 export interface RoutingServiceDeps {
   store: RoutingStore;
-  queues: ReadonlyMap<string, QueueConfig>;
+  /** The queue's current configuration (it can change at run time through the admin API). */
+  queueConfig(name: string): QueueConfig | undefined;
+  /** agent.state_changed and other events that belong to no call. */
+  ops: OpsEventSink;
   telephony: TelephonyPort;
   calls: CallLink;
   log: Logger;
@@ -80,7 +85,7 @@ export class RoutingService implements QueuePort, AgentSide {
       enqueuedAt: this.deps.now(),
       owner: this.deps.instanceId,
     });
-    const maxWaitSeconds = this.deps.queues.get(r.queue)?.maxWaitSeconds ?? 600;
+    const maxWaitSeconds = this.deps.queueConfig(r.queue)?.maxWaitSeconds ?? 600;
     const caller: Caller = { callId: r.callId, channelId: r.channelId, caller: r.caller, queue: r.queue, maxWait: null, bridge: null };
     caller.maxWait = this.deps.setTimer(() => this.deps.calls.notify(r.callId, { type: 'queue.timeout' }), maxWaitSeconds * 1000);
     this.callers.set(r.callId, caller);
@@ -279,7 +284,17 @@ export class RoutingService implements QueuePort, AgentSide {
     return undefined;
   }
 
+  /** Every agent state change is logged and becomes an agent.state_changed ops event. */
   private logChanges(changes: readonly AgentStateChange[]): void {
-    for (const c of changes) this.deps.log.info({ agentId: c.agentId, from: c.from, to: c.to, reason: c.reason }, 'agent.state_changed');
+    for (const c of changes) {
+      this.deps.log.info({ agentId: c.agentId, from: c.from, to: c.to, reason: c.reason }, 'agent.state_changed');
+      this.deps.ops.append({
+        id: randomUUID(),
+        type: 'agent.state_changed',
+        at: new Date(c.at).toISOString(),
+        subject: `agent:${c.agentId}`,
+        data: { agentId: c.agentId, from: c.from, to: c.to, reason: c.reason },
+      });
+    }
   }
 }

@@ -33,6 +33,14 @@ const ConfigSchema = z
       });
     };
     dup(cfg.queues.map((q) => q.name), 'queues');
+    const names = new Set(cfg.queues.map((q) => q.name));
+    cfg.queues.forEach((q, i) =>
+      q.overflow.forEach((o, j) => {
+        if (o.action === 'move' && (!names.has(o.queue) || o.queue === q.name)) {
+          ctx.addIssue({ code: 'custom', path: ['queues', i, 'overflow', j, 'queue'], message: `overflow target ${o.queue} is not another configured queue` });
+        }
+      }),
+    );
     dup(cfg.agents.map((a) => a.id), 'agents');
   });
 

@@ -25,6 +25,32 @@ export const QueueConfigSchema = z.strictObject({
   maxWaitSeconds: z.number().int().min(1).max(86_400),
   /** Priority points a caller gains per minute of waiting, so nobody starves; 0 turns aging off. */
   agingPerMinute: z.number().min(0).max(100),
+  /** What the waiting caller hears between stretches of hold music. */
+  announce: z
+    .strictObject({
+      position: z.boolean(),
+      estimatedWait: z.boolean(),
+      /** Repeat every N seconds after the first announcement on joining. */
+      everySeconds: z.number().int().min(10).max(600),
+    })
+    .default({ position: true, estimatedWait: true, everySeconds: 30 }),
+  /**
+   * Applied in order as the call waits: after `afterSeconds`, either drop the caller's extra
+   * skills (e.g. a language) or move the call to `queue`, keeping its enqueue time (its place).
+   */
+  overflow: z
+    .array(
+      z.discriminatedUnion('action', [
+        z.strictObject({ afterSeconds: z.number().int().min(1).max(86_400), action: z.literal('relax-skills') }),
+        z.strictObject({ afterSeconds: z.number().int().min(1).max(86_400), action: z.literal('move'), queue: Name }),
+      ]),
+    )
+    .max(5)
+    .default([]),
+  /** Callers may leave a callback request that keeps their place (the flow's exit key offers it). */
+  callback: z.boolean().default(true),
+  /** Join even when no agent is logged in (otherwise the caller hears an apology at once). */
+  joinWhenEmpty: z.boolean().default(false),
 });
 export type QueueConfig = z.infer<typeof QueueConfigSchema>;
 

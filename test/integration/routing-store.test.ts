@@ -24,6 +24,10 @@ async function fresh(queues: QueueConfig[], agents: AgentConfig[], login: string
 
 function queue(name: string, over: Partial<QueueConfig> = {}): QueueConfig {
   return {
+    announce: { position: true, estimatedWait: true, everySeconds: 30 },
+    overflow: [],
+    callback: true,
+    joinWhenEmpty: false,
     name,
     skills: [{ skill: name, minProficiency: 1 }],
     strategy: 'longest-idle',

@@ -18,6 +18,10 @@ const T0 = 1_800_000_000_000;
 
 function queue(name: string, over: Partial<QueueConfig> = {}): QueueConfig {
   return {
+    announce: { position: true, estimatedWait: true, everySeconds: 30 },
+    overflow: [],
+    callback: true,
+    joinWhenEmpty: false,
     name,
     skills: [{ skill: name, minProficiency: 1 }],
     strategy: 'longest-idle',
