@@ -1,7 +1,8 @@
 const USAGE = `usage: hotline <command>
   start     start the hotline (ARI app + HTTP API)
   migrate   apply database migrations and exit
-  flows     validate | graph | schema | simulate IVR flows (hotline flows help)`;
+  flows     validate | graph | schema | simulate IVR flows (hotline flows help)
+  capacity  Erlang C agents needed per interval (hotline capacity --help)`;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
@@ -9,6 +10,12 @@ async function main(argv: string[]): Promise<number> {
     // Loaded on demand: the flows tools need no configuration, database, Redis or Asterisk.
     const { flowsCommand } = await import('./flows-command.ts');
     const code = await flowsCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
+    await new Promise<void>((done) => process.stdout.write('', () => done()));
+    return code;
+  }
+  if (command === 'capacity') {
+    const { capacityCommand } = await import('./capacity-command.ts');
+    const code = capacityCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr });
     await new Promise<void>((done) => process.stdout.write('', () => done()));
     return code;
   }
