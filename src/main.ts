@@ -19,7 +19,9 @@ import { createRedis } from './redis/redis.ts';
 import { LogSmsSender, WebhookSmsSender } from './sms/senders.ts';
 import { SmsQueue, startSmsWorker } from './sms/sms-queue.ts';
 import { AriTelephony } from './telephony/ari/ari-telephony.ts';
+import { flowsNamingQueue } from './flows/queue-references.ts';
 import { loadRoutingConfig } from './routing/routing-config.ts';
+import { RoutingAdmin } from './routing/routing-admin.ts';
 import { RoutingService } from './routing/routing-service.ts';
 import { RoutingStore } from './routing/routing-store.ts';
 import { hostname } from 'node:os';
@@ -91,10 +93,20 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const telephony = new AriTelephony({ ...config.ari, subscriptions: ['endpoint:PJSIP'] }, log.child({ part: 'ari' }));
   const routingConfig = await loadRoutingConfig(config.flowsDir);
   const routingStore = new RoutingStore(redis, config.redis.prefix);
+  const routingAdmin = new RoutingAdmin({
+    redis,
+    prefix: config.redis.prefix,
+    store: routingStore,
+    ops: opsWriter,
+    files: routingConfig,
+    flowsNamingQueue: (queue) => flowsNamingQueue(flows, queue),
+    log: log.child({ part: 'routing-admin' }),
+    now: () => Date.now(),
+  });
   let dispatcher: Dispatcher | null = null;
   const routing = new RoutingService({
     store: routingStore,
-    queueConfig: (name) => routingConfig.queues.find((q) => q.name === name),
+    queueConfig: (name) => routingAdmin.queue(name),
     ops: opsWriter,
     telephony,
     calls: { notify: (id, input) => dispatcher?.calls.notify(id, input), record: (id, type, data) => dispatcher?.calls.record(id, type, data) },
@@ -110,7 +122,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const prepareRouting = async (attempt = 0): Promise<void> => {
     if (stopping) return;
     try {
-      await routingStore.configure(routingConfig.queues, routingConfig.agents);
+      const source = await routingAdmin.seed();
+      log.info({ source }, source === 'stored' ? 'routing config: kept the stored one (files unchanged)' : 'routing config: applied the files');
       routingReady = true;
     } catch (err) {
       const delay = Math.min(5_000, 250 * 2 ** attempt);
@@ -148,6 +161,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     },
     flows: { flows, store: flowStore, auth },
     agents: { routing, store: routingStore, auth },
+    routingAdmin: { admin: routingAdmin, auth },
   });
   const demoCrm = config.demoCrm ? buildDemoCrm() : null;
 

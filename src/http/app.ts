@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
+import { registerRoutingAdminRoutes, type RoutingAdminRouteDeps } from './routing-admin-routes.ts';
 
 export interface ReadinessChecks {
   ari(): boolean;
@@ -19,6 +20,8 @@ export interface AppDeps {
   flows?: FlowRouteDeps;
   /** Agent state routes; absent when routing is off. */
   agents?: AgentRouteDeps;
+  /** Queue and agent configuration routes; absent when routing is off. */
+  routingAdmin?: RoutingAdminRouteDeps;
 }
 
 const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
@@ -66,6 +69,7 @@ export async function buildApp(deps: AppDeps) {
 
   if (deps.flows) registerFlowRoutes(app, deps.flows);
   if (deps.agents) registerAgentRoutes(app, deps.agents);
+  if (deps.routingAdmin) registerRoutingAdminRoutes(app, deps.routingAdmin);
 
   return app;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -28,8 +29,21 @@ export interface RoutingConfig {
   readonly agents: AgentConfig[];
 }
 
+/** A loaded file config and the hash of what it says, to tell whether an admin edited the files. */
+export interface FileRoutingConfig extends RoutingConfig {
+  readonly sourceHash: string;
+}
+
+/**
+ * SHA-256 of the parsed config, not of the bytes: reformatting the files or editing a
+ * `$comment` does not count as a change (it would discard edits made through the API).
+ */
+export function routingConfigHash(cfg: RoutingConfig): string {
+  return createHash('sha256').update(JSON.stringify({ queues: cfg.queues, agents: cfg.agents })).digest('hex');
+}
+
 /** Queues (ivr-flows/queues.json) and agents (ivr-flows/agents.json) for the routing store. */
-export async function loadRoutingConfig(dir: string): Promise<RoutingConfig> {
+export async function loadRoutingConfig(dir: string): Promise<FileRoutingConfig> {
   const read = async (f: string) => JSON.parse(await readFile(join(dir, f), 'utf8')) as unknown;
   const q = QueuesFile.parse(await read('queues.json'));
   const queues = Object.entries(q.queues).map(([name, c]) =>
@@ -48,5 +62,5 @@ export async function loadRoutingConfig(dir: string): Promise<RoutingConfig> {
     }),
   );
   const agents = AgentsFile.parse(await read('agents.json')).agents;
-  return { queues, agents };
+  return { queues, agents, sourceHash: routingConfigHash({ queues, agents }) };
 }
