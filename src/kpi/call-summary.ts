@@ -12,6 +12,9 @@
  * queued (from queue.joined until answered, left or hung up) and talking (from agent.answered
  * until bridge.ended or the hang-up). A bucket grows when the call leaves that phase, so a call
  * still in progress shows only its finished stretches.
+ *
+ * A callback has its own record (call.started with `direction: 'callback'`): agent.answered
+ * names the agent, callback.connected is when the customer picked up and talk begins.
  */
 
 /**
@@ -34,9 +37,10 @@ export type CallPhase = 'ivr' | 'queued' | 'talking' | 'ended';
  * took it), `abandoned` (the caller hung up while queued), `transferred` (sent to an external
  * number), `queue_<reason>` (left the queue unanswered: exit, timeout, unavailable, dropped by the
  * system, ...), `not_queued` (asked for an agent, ended before joining a queue), `contained`
- * (never asked for an agent). `in_progress` until call.ended.
+ * (never asked for an agent); a callback record is `answered` or `not_connected`. `in_progress`
+ * until call.ended.
  */
-export type Disposition = 'in_progress' | 'answered' | 'abandoned' | 'transferred' | 'not_queued' | 'contained' | `queue_${string}`;
+export type Disposition = 'in_progress' | 'answered' | 'abandoned' | 'transferred' | 'not_queued' | 'contained' | 'not_connected' | `queue_${string}`;
 
 export interface NodeVisit {
   readonly flow: string;
@@ -55,6 +59,8 @@ export interface CallSummary {
   readonly callId: string;
   /** Highest `seq` folded in; older or repeated events are ignored. */
   readonly lastSeq: number;
+  /** `callback` for a callback's own record; inbound-call KPIs leave those out. */
+  readonly direction: 'inbound' | 'callback';
   readonly caller: string | null;
   readonly dialed: string | null;
   /** The flow the call entered first, and its version. */
@@ -64,6 +70,7 @@ export interface CallSummary {
   readonly endedAt: string | null;
   /** The first key chosen in a menu marked `firstLevel`. */
   readonly firstLevelKey: string | null;
+  /** Time in the flow; for a callback record, the time before the customer picked up. */
   readonly ivrSeconds: number;
   /** Ended without asking for an agent; null while the call is in progress. */
   readonly containedInIvr: boolean | null;
@@ -122,6 +129,7 @@ export function emptySummary(callId: string): CallSummary {
   return {
     callId,
     lastSeq: 0,
+    direction: 'inbound',
     caller: null,
     dialed: null,
     flow: null,
@@ -187,10 +195,12 @@ export function foldCallEvent(prev: CallSummary, e: FoldableEvent): CallSummary 
   const d = e.data;
   switch (e.type) {
     case 'call.started':
+      if (d.direction === 'callback') s.direction = 'callback';
       s.caller ??= str(d.caller);
       s.dialed ??= str(d.dialed);
       s.flow ??= str(d.flow);
       s.flowVersion ??= num(d.version);
+      s.queue ??= str(d.queue);
       break;
     case 'flow.started':
       s.flow ??= str(d.flow);
@@ -227,7 +237,14 @@ export function foldCallEvent(prev: CallSummary, e: FoldableEvent): CallSummary 
       s.ronas += 1;
       break;
     case 'agent.answered':
-      answer(s, e);
+      if (s.direction === 'callback') s.agentId = str(d.agentId) ?? s.agentId;
+      else answer(s, e);
+      break;
+    case 'callback.connected':
+      if (s.direction !== 'callback' || s.phase !== 'ivr' || s.answeredAt !== null) break;
+      s.agentId = str(d.agentId) ?? s.agentId;
+      s.answeredAt = e.at;
+      enter(s, 'talking', e.at);
       break;
     case 'queue.left':
       if (d.reason === 'answered') answer(s, e);
@@ -298,13 +315,14 @@ function end(s: Mutable<CallSummary>, e: FoldableEvent): void {
   enter(s, 'ended', e.at);
   s.endedAt = e.at;
   s.hangupCause = cause;
-  s.containedInIvr = !s.agentRequested;
+  s.containedInIvr = s.direction === 'inbound' ? !s.agentRequested : false;
   s.backFromAgent = false;
   s.disposition = disposition(s);
 }
 
 function disposition(s: CallSummary): Disposition {
   if (s.answeredAt !== null) return 'answered';
+  if (s.direction === 'callback') return 'not_connected';
   if (s.queueOutcome === 'abandoned') return 'abandoned';
   if (s.transfersOut > 0) return 'transferred';
   if (s.queueOutcome !== null) return `queue_${s.queueOutcome}`;

@@ -6,7 +6,8 @@ import { mean, percentile, ratio } from './stats.ts';
  * The hotline's KPIs, one definition each, over call summaries (see call-summary.ts) and, for
  * occupancy, agent state intervals (see agent-intervals.ts). The README's "KPIs" section says
  * the same in one line each; keep the two together. Rates are fractions (0..1) and are null
- * when their denominator is 0; times are seconds.
+ * when their denominator is 0; times are seconds. Callback records (direction `callback`) are
+ * not inbound calls: only AHT, handled per agent and the callback counts include them.
  */
 
 export interface KpiOptions {
@@ -21,44 +22,48 @@ export const DEFAULT_SERVICE_LEVEL_SECONDS = 20;
 
 type Calls = readonly CallSummary[];
 
-/** Offered: every call that arrived (has a summary). */
+function inbound(calls: Calls): Calls {
+  return calls.filter((c) => c.direction === 'inbound');
+}
+
+/** Offered: every inbound call that arrived (has a summary). */
 export function offered(calls: Calls): number {
-  return calls.length;
+  return inbound(calls).length;
 }
 
 /** IVR containment: ended calls that never asked for an agent / ended calls. */
 export function ivrContainment(calls: Calls): { contained: number; ended: number; rate: number | null } {
-  const ended = calls.filter((c) => c.containedInIvr !== null);
+  const ended = inbound(calls).filter((c) => c.containedInIvr !== null);
   const contained = ended.filter((c) => c.containedInIvr === true).length;
   return { contained, ended: ended.length, rate: ratio(contained, ended.length) };
 }
 
 /** Mean IVR time: mean over ended calls of the time spent in the flow (neither queued nor talking). */
 export function meanIvrSeconds(calls: Calls): number | null {
-  return mean(calls.filter((c) => c.endedAt !== null).map((c) => c.ivrSeconds));
+  return mean(inbound(calls).filter((c) => c.endedAt !== null).map((c) => c.ivrSeconds));
 }
 
 /** First-level key distribution: calls per first-level menu key, share of the calls that chose one. */
 export function firstLevelKeys(calls: Calls): { key: string; calls: number; share: number }[] {
   const counts = new Map<string, number>();
-  for (const c of calls) if (c.firstLevelKey !== null) counts.set(c.firstLevelKey, (counts.get(c.firstLevelKey) ?? 0) + 1);
+  for (const c of inbound(calls)) if (c.firstLevelKey !== null) counts.set(c.firstLevelKey, (counts.get(c.firstLevelKey) ?? 0) + 1);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   return [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => ({ key, calls: n, share: n / total }));
 }
 
 /** Agent requests: calls that entered a queue node. */
 export function agentRequests(calls: Calls): number {
-  return calls.filter((c) => c.agentRequested).length;
+  return inbound(calls).filter((c) => c.agentRequested).length;
 }
 
 /** Reached queue: calls that joined a queue (a request with no agent logged in never does). */
 export function reachedQueue(calls: Calls): number {
-  return calls.filter((c) => c.reachedQueue).length;
+  return inbound(calls).filter((c) => c.reachedQueue).length;
 }
 
 /** Answered: calls an agent answered. */
 export function answered(calls: Calls): number {
-  return calls.filter((c) => c.answeredAt !== null).length;
+  return inbound(calls).filter((c) => c.answeredAt !== null).length;
 }
 
 /**
@@ -69,7 +74,7 @@ export function abandoned(calls: Calls, opts: KpiOptions = {}): { abandoned: num
   const short = opts.shortAbandonSeconds ?? DEFAULT_SHORT_ABANDON_SECONDS;
   let long = 0;
   let shortCount = 0;
-  for (const c of calls) {
+  for (const c of inbound(calls)) {
     if (c.queueOutcome !== 'abandoned') continue;
     if (c.waitSeconds < short) shortCount += 1;
     else long += 1;
@@ -85,27 +90,27 @@ export function answerRate(calls: Calls): number | null {
 /** Service level: answered within T seconds of waiting / (calls that reached the queue − short abandons). */
 export function serviceLevel(calls: Calls, opts: KpiOptions = {}): number | null {
   const t = opts.serviceLevelSeconds ?? DEFAULT_SERVICE_LEVEL_SECONDS;
-  const within = calls.filter((c) => c.answeredAt !== null && c.waitSeconds <= t).length;
+  const within = inbound(calls).filter((c) => c.answeredAt !== null && c.waitSeconds <= t).length;
   return ratio(within, reachedQueue(calls) - abandoned(calls, opts).shortAbandoned);
 }
 
 /** ASA: mean wait of answered calls. */
 export function asa(calls: Calls): number | null {
-  return mean(calls.filter((c) => c.answeredAt !== null).map((c) => c.waitSeconds));
+  return mean(inbound(calls).filter((c) => c.answeredAt !== null).map((c) => c.waitSeconds));
 }
 
 /** Wait: mean and nearest-rank p90 of the wait of calls that reached a queue and are no longer in it. */
 export function waitTimes(calls: Calls): { mean: number | null; p90: number | null } {
-  const waits = calls.filter((c) => c.reachedQueue && c.phase !== 'queued').map((c) => c.waitSeconds);
+  const waits = inbound(calls).filter((c) => c.reachedQueue && c.phase !== 'queued').map((c) => c.waitSeconds);
   return { mean: mean(waits), p90: percentile(waits, 90) };
 }
 
-/** AHT: mean of talk + hold + wrap-up over answered calls whose talk has ended (unknown wrap-up counts 0). */
+/** AHT: mean of talk + hold + wrap-up over handled calls (answered, or connected callbacks) whose talk has ended (unknown wrap-up counts 0). */
 export function aht(calls: Calls): number | null {
   return mean(calls.filter((c) => c.answeredAt !== null && c.talkEndedAt !== null).map((c) => c.talkSeconds + c.holdSeconds + (c.wrapUpSeconds ?? 0)));
 }
 
-/** Handled per agent: answered calls per agent id. */
+/** Handled per agent: answered calls and connected callbacks per agent id. */
 export function handledByAgent(calls: Calls): Record<string, number> {
   const out: Record<string, number> = {};
   for (const c of calls) if (c.answeredAt !== null && c.agentId !== null) out[c.agentId] = (out[c.agentId] ?? 0) + 1;
@@ -141,7 +146,7 @@ export function occupancy(intervals: readonly AgentStateInterval[], window?: { f
 
 /** Transfers back to IVR: times an agent hung up and the caller's next input node was a menu, gather or voicemail. */
 export function transfersToIvr(calls: Calls): number {
-  return calls.reduce((n, c) => n + c.transfersToIvr, 0);
+  return inbound(calls).reduce((n, c) => n + c.transfersToIvr, 0);
 }
 
 /** Callbacks: callback.requested and callback.completed events, whichever call record holds them. */
@@ -167,9 +172,9 @@ export interface SurveyKpis {
 
 /** Survey participation, mean score and CSAT, for one question or all of them. */
 export function survey(calls: Calls, question?: string): SurveyKpis {
-  const offeredCalls = calls.filter((c) => c.surveyOffered);
+  const offeredCalls = inbound(calls).filter((c) => c.surveyOffered);
   const answersOf = (c: CallSummary) => c.surveyAnswers.filter((a) => question === undefined || a.question === question);
-  const answers = calls.flatMap(answersOf);
+  const answers = inbound(calls).flatMap(answersOf);
   const fivePoint = answers.filter((a) => a.scale === 5);
   const answeredCalls = offeredCalls.filter((c) => answersOf(c).length > 0).length;
   return {
@@ -209,7 +214,7 @@ export interface NodeHeat {
  */
 export function nodeHeatMap(calls: Calls): NodeHeat[] {
   const heat = new Map<string, { -readonly [K in keyof NodeHeat]: NodeHeat[K] }>();
-  for (const c of calls) {
+  for (const c of inbound(calls)) {
     const seen = new Set<string>();
     c.path.forEach((v, i) => {
       const key = `${v.flow}@${v.version}/${v.node}`;

@@ -39,7 +39,8 @@ import { mean, percentile } from '../../src/kpi/stats.ts';
  *   F  key 2, no agent logged in (unavailable) at 8, apology, ends 12
  *   G  key 2, joined 4, answered 16 by a2, agent hangs up 76, caller sent to the PIN gather, hangs up 90
  *   H  caller hangs up in the main menu at 11 without a key
- *   I  key 0, joined 5, queue timeout 125, callback requested, ends 130; the callback completes later
+ *   I  key 0, joined 5, queue timeout 125, callback requested, ends 130
+ *   Icb  I's callback, its own record (direction callback): a1 answers at 4, the customer at 12, ends 72
  *   K  key 2, joined 3, answered 23 by a1, agent hangs up 113, survey offered, caller hangs up 118
  *   L  key 2, joined 2, answered 47 by a2, caller hangs up while talking at 107
  */
@@ -47,7 +48,8 @@ import { mean, percentile } from '../../src/kpi/stats.ts';
 const T0 = Date.parse('2025-03-03T09:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
-type Step = readonly [seconds: number, type: CallEventType | 'callback.requested' | 'callback.completed', data?: Record<string, unknown>];
+/** Callback event names are spelled out so the test does not depend on when they join CallEventType. */
+type Step = readonly [seconds: number, type: CallEventType | `callback.${'requested' | 'dialing' | 'connected' | 'completed' | 'failed'}`, data?: Record<string, unknown>];
 
 function call(callId: string, base: number, steps: readonly Step[]): FoldableEvent[] {
   return steps.map(([t, type, data = {}], i) => ({ id: `${callId}-${i + 1}`, callId, seq: i + 1, type, at: at(base + t), data }));
@@ -155,7 +157,15 @@ const I = call('I', 8000, [
   entered(125, 'callback_offer', 'play'),
   [125, 'callback.requested', { number: '+8613800000009' }],
   ended(130, 'completed', 'callback_offer'),
-  [3600, 'callback.completed', { agentId: 'a1' }],
+]);
+const Icb = call('Icb', 8200, [
+  [0, 'call.started', { direction: 'callback', originalCallId: 'I', caller: '+8613800000009', dialed: '4008001234', queue: 'general' }],
+  [0, 'agent.offered', { agentId: 'a1', queue: 'general' }],
+  [4, 'agent.answered', { agentId: 'a1', queue: 'general' }],
+  [4, 'callback.dialing', { agentId: 'a1' }],
+  [12, 'callback.connected', { agentId: 'a1' }],
+  [72, 'callback.completed', { agentId: 'a1', talkSeconds: 60 }],
+  [72, 'call.ended', { cause: 'completed' }],
 ]);
 const K = call('K', 9000, [
   ...start('+8613800000010'),
@@ -179,7 +189,7 @@ const L = call('L', 10_000, [
   ended(107, 'caller_hangup', 'agent'),
 ]);
 
-const ALL = [A, B, C, D, E, F, G, H, I, K, L];
+const ALL = [A, B, C, D, E, F, G, H, I, Icb, K, L];
 const calls = summarizeCalls(ALL.flat());
 const byId = (id: string) => calls.find((c) => c.callId === id)!;
 
@@ -235,6 +245,7 @@ describe('call summary (the calls row)', () => {
       G: 'answered',
       H: 'contained',
       I: 'queue_timeout',
+      Icb: 'answered',
       K: 'answered',
       L: 'answered',
     });
@@ -283,15 +294,15 @@ describe('call summary (the calls row)', () => {
 });
 
 describe('KPIs over the eleven calls', () => {
-  it('offered', () => {
-    expect(offered(calls)).toBe(11);
+  it('offered: inbound calls only', () => {
+    expect(offered(calls)).toBe(11); // the 12 records less Icb, a callback
   });
 
   it('IVR containment and mean IVR time', () => {
     // Contained: A and H (never asked for an agent); all 11 have ended.
     expect(ivrContainment(calls)).toEqual({ contained: 2, ended: 11, rate: 2 / 11 });
     // IVR seconds: A 40, B 6+5, C 5+6, D 7, E 3, F 12, G 4+14, H 11, I 5+5, K 3+5, L 2.
-    expect(calls.map((c) => [c.callId, c.ivrSeconds])).toEqual([
+    expect(calls.filter((c) => c.direction === 'inbound').map((c) => [c.callId, c.ivrSeconds])).toEqual([
       ['A', 40], ['B', 11], ['C', 11], ['D', 7], ['E', 3], ['F', 12], ['G', 18], ['H', 11], ['I', 10], ['K', 8], ['L', 2],
     ]);
     expect(meanIvrSeconds(calls)).toBeCloseTo((40 + 11 + 11 + 7 + 3 + 12 + 18 + 11 + 10 + 8 + 2) / 11, 10);
@@ -309,7 +320,7 @@ describe('KPIs over the eleven calls', () => {
   it('agent requests, reached queue, answered, abandoned, answer rate', () => {
     expect(agentRequests(calls)).toBe(9); // B C D E F G I K L
     expect(reachedQueue(calls)).toBe(8); // all of those but F (unavailable)
-    expect(answered(calls)).toBe(5); // B C G K L
+    expect(answered(calls)).toBe(5); // B C G K L (not the callback Icb)
     expect(abandoned(calls)).toEqual({ abandoned: 1, shortAbandoned: 1 }); // D after 50 s; E after 3 s < 5
     expect(abandoned(calls, { shortAbandonSeconds: 2 })).toEqual({ abandoned: 2, shortAbandoned: 0 });
     expect(answerRate(calls)).toBe(5 / 9);
@@ -332,8 +343,8 @@ describe('KPIs over the eleven calls', () => {
   });
 
   it('AHT, with wrap-up from the agents\' intervals when it is known', () => {
-    // Talk: B 120, C 180, G 60, K 90, L 60; no wrap-up known yet.
-    expect(aht(calls)).toBe((120 + 180 + 60 + 90 + 60) / 5);
+    // Talk: B 120, C 180, G 60, K 90, L 60, and the callback Icb 72 - 12 = 60; no wrap-up known yet.
+    expect(aht(calls)).toBe((120 + 180 + 60 + 90 + 60 + 60) / 6);
     const wrapUps: AgentStateInterval[] = [
       { agentId: 'a1', state: 'wrap_up', from: at(1136), to: at(1146) }, // B: 10 s
       { agentId: 'a1', state: 'wrap_up', from: at(2215.4), to: at(2230.4) }, // C: 15 s, starts 0.4 s after the bridge
@@ -343,22 +354,47 @@ describe('KPIs over the eleven calls', () => {
       { agentId: 'a2', state: 'on_call', from: at(10_047), to: at(10_107) },
     ];
     const withWrap = attachWrapUp(calls, wrapUps);
-    expect(withWrap.map((c) => c.wrapUpSeconds)).toEqual([null, 10, 15, null, null, null, 5, null, null, 10, null]);
-    expect(aht(withWrap)).toBeCloseTo((120 + 10 + (180 + 15) + (60 + 5) + (90 + 10) + 60) / 5, 10);
+    expect(withWrap.map((c) => c.wrapUpSeconds)).toEqual([null, 10, 15, null, null, null, 5, null, null, null, 10, null]);
+    expect(aht(withWrap)).toBeCloseTo((120 + 10 + (180 + 15) + (60 + 5) + (90 + 10) + 60 + 60) / 6, 10);
   });
 
   it('handled calls per agent', () => {
-    expect(handledByAgent(calls)).toEqual({ a1: 3, a2: 2 }); // a1: B C K; a2: G L
+    expect(handledByAgent(calls)).toEqual({ a1: 4, a2: 2 }); // a1: B C K and the callback Icb; a2: G L
   });
 
   it('transfers back to IVR: only G went from the agent to an IVR input node', () => {
     // B, C and K went through goto + play to the survey; L hung up while talking.
-    expect(calls.map((c) => c.transfersToIvr)).toEqual([0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+    expect(calls.map((c) => c.transfersToIvr)).toEqual([0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
     expect(transfersToIvr(calls)).toBe(1);
   });
 
-  it('callbacks requested and completed', () => {
+  it('callbacks requested (on I) and completed (on the callback\'s own record)', () => {
     expect(callbacks(calls)).toEqual({ requested: 1, completed: 1 });
+  });
+
+  it('a callback record: the agent, then talk from when the customer picks up', () => {
+    expect(byId('Icb')).toMatchObject({
+      direction: 'callback',
+      caller: '+8613800000009',
+      queue: 'general',
+      agentId: 'a1',
+      answeredAt: at(8212),
+      talkSeconds: 72 - 12,
+      ivrSeconds: 12,
+      reachedQueue: false,
+      containedInIvr: false,
+      disposition: 'answered',
+    });
+    const failed = summarizeCall(
+      call('cb2', 0, [
+        [0, 'call.started', { direction: 'callback', originalCallId: 'X', caller: '+1', queue: 'general' }],
+        [4, 'agent.answered', { agentId: 'a2' }],
+        [34, 'callback.failed', { cause: 19 }],
+        [34, 'call.ended', { cause: 'callback_failed' }],
+      ]),
+    )!;
+    expect(failed).toMatchObject({ direction: 'callback', agentId: 'a2', answeredAt: null, talkSeconds: 0, disposition: 'not_connected' });
+    expect(handledByAgent([failed])).toEqual({});
   });
 
   it('survey participation, mean score and CSAT', () => {
