@@ -24,7 +24,7 @@ import { loadRoutingConfig } from './routing/routing-config.ts';
 import { RoutingAdmin } from './routing/routing-admin.ts';
 import { RoutingService } from './routing/routing-service.ts';
 import { RoutingStore } from './routing/routing-store.ts';
-import { hostname } from 'node:os';
+import { BullRoutingTimers, type TimerJob } from './routing/routing-timers.ts';
 
 export interface Hotline {
   readonly app: Awaited<ReturnType<typeof buildApp>>;
@@ -104,6 +104,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     now: () => Date.now(),
   });
   let dispatcher: Dispatcher | null = null;
+  // Fired timers go to the routing service built just below (the two need each other).
+  let onTimer: (job: TimerJob) => Promise<void> = async () => undefined;
+  const routingTimers = new BullRoutingTimers(config.redis.url, config.redis.prefix, config.instanceId, (job) => onTimer(job), log.child({ part: 'routing-timers' }));
   const routing = new RoutingService({
     store: routingStore,
     queueConfig: (name) => routingAdmin.queue(name),
@@ -111,13 +114,18 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     telephony,
     calls: { notify: (id, input) => dispatcher?.calls.notify(id, input), record: (id, type, data) => dispatcher?.calls.record(id, type, data) },
     log: log.child({ part: 'routing' }),
-    instanceId: `${hostname()}:${process.pid}`,
+    instanceId: config.instanceId,
+    events: writer,
+    timers: routingTimers,
+    callbackEndpoint: config.callbackEndpoint,
     now: () => Date.now(),
     setTimer: (fn, ms) => {
       const t = setTimeout(fn, ms);
       return { cancel: () => clearTimeout(t) };
     },
   });
+  onTimer = (job) => routing.onTimer(job);
+  await routingTimers.scheduleDailyReset(config.timezone).catch((err) => log.warn({ err: (err as Error).message }, 'daily reset not scheduled'));
   let routingReady = false;
   const prepareRouting = async (attempt = 0): Promise<void> => {
     if (stopping) return;
@@ -144,6 +152,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       enqueue: (r) => (routingReady ? routing.enqueue(r) : Promise.resolve({ ok: false as const, reason: 'routing is not configured yet' })),
       leave: (id, reason) => routing.leave(id, reason),
       callEnded: (id) => routing.callEnded(id),
+      requestCallback: (id) => routing.requestCallback(id),
     },
     agents: routing,
     log,
@@ -183,6 +192,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       if (!flushed || !opsFlushed) log.error({ pending: writer.pending, opsPending: opsWriter.pending }, 'shutdown with unwritten events');
       await demoCrm?.close();
       await smsWorker.close();
+      await routingTimers.close();
       await sms.close();
       redis.disconnect();
       await pool.end();

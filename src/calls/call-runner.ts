@@ -183,12 +183,22 @@ export class CallRunner {
             skills: cmd.skills,
             priority: cmd.priority,
             mohClass: cmd.mohClass,
+            dialed: String(this.state.vars.dialed ?? ''),
           });
           this.send(r.ok ? { type: 'queue.joined', position: r.position } : { type: 'queue.unavailable', reason: r.reason });
           return;
         }
         case 'LeaveQueue':
           return await this.deps.queues.leave(this.callId, cmd.reason);
+        case 'StartHold':
+          return await telephony.startMusicOnHold(this.channelId, cmd.mohClass);
+        case 'StopHold':
+          return await telephony.stopMusicOnHold(this.channelId);
+        case 'RequestCallback': {
+          const r = await this.deps.queues.requestCallback(this.callId);
+          this.send(r.ok ? { type: 'queue.callback', ok: true } : { type: 'queue.callback', ok: false, reason: r.reason });
+          return;
+        }
         case 'RecordEvent':
           return this.record(cmd.event, cmd.data);
       }

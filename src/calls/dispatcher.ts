@@ -37,6 +37,10 @@ export interface DispatcherDeps {
 /** What the dispatcher hands to routing besides callers. */
 export interface AgentSide {
   agentLegAnswered(legId: string, callId: string, agentId: string): Promise<void>;
+  /** The caller answered a callback (args: cbleg, callId, agentId). */
+  callbackLegAnswered(legId: string, callId: string): Promise<void>;
+  /** A leg a previous process left in Stasis was hung up at reconcile. */
+  legOrphaned(channelId: string): Promise<void>;
   channelDestroyed(channelId: string, cause: number): Promise<void>;
   endpointOffline(endpoint: string): Promise<void>;
   /** A call dialed from a softphone (feature codes: *1 login, *2 logout, *3 pause, *4 unpause). */
@@ -105,6 +109,10 @@ export class Dispatcher {
     const [role = 'inbound', dialed = ''] = event.args;
     if (role === 'agentleg' && this.deps.agents) {
       void this.deps.agents.agentLegAnswered(event.channelId, event.args[1] ?? '', event.args[2] ?? '').catch((err) => this.deps.log.error({ err }, 'routing: bridging failed'));
+      return;
+    }
+    if (role === 'cbleg' && this.deps.agents) {
+      void this.deps.agents.callbackLegAnswered(event.channelId, event.args[1] ?? '').catch((err) => this.deps.log.error({ err }, 'routing: callback bridging failed'));
       return;
     }
     if (role === 'agent' && this.deps.agents && dialed.startsWith('*')) {
@@ -201,6 +209,12 @@ export class Dispatcher {
 
   private async closeOrphan(channelId: string): Promise<void> {
     const log = this.deps.log.child({ channelId });
+    if (/^(agentleg|cbleg)-/.test(channelId)) {
+      // Routing's legs are not calls of their own: no record, but the agent's state is repaired.
+      await this.deps.telephony.hangup(channelId).catch((err) => log.warn({ err }, 'orphan leg hangup failed'));
+      await this.deps.agents?.legOrphaned(channelId).catch((err) => log.warn({ err }, 'orphan: agent leg cleanup failed'));
+      return;
+    }
     const ref = await this.deps.registry.lookup(channelId).catch(() => null);
     const callId = ref?.callId ?? randomUUID();
     let seq = ref?.seq ?? 0;
@@ -212,6 +226,8 @@ export class Dispatcher {
     log.warn({ callId, known: Boolean(ref) }, 'closing a call left in Stasis by a previous process');
     await this.deps.telephony.hangup(channelId).catch((err) => log.warn({ err }, 'orphan hangup failed'));
     await this.deps.registry.remove(channelId).catch(() => undefined);
+    // Routing state of the old process: a caller must not stay queued, an agent not stay on a call.
+    if (ref) await this.deps.queues?.callEnded(ref.callId).catch((err) => log.warn({ err }, 'orphan: leaving the queue failed'));
   }
 
   /**

@@ -10,6 +10,8 @@ export interface QueueRequest {
   readonly skills: readonly string[];
   readonly priority: number;
   readonly mohClass: string;
+  /** The hotline number the caller dialed (a callback shows it as the caller id). */
+  readonly dialed: string;
 }
 
 export type EnqueueResult = { readonly ok: true; readonly position: number } | { readonly ok: false; readonly reason: string };
@@ -19,6 +21,8 @@ export interface QueuePort {
   leave(callId: string, reason: 'exit' | 'timeout'): Promise<void>;
   /** The caller's call is over (hung up in the queue or while talking). */
   callEnded(callId: string): Promise<void>;
+  /** Turns the caller's wait into a callback request that keeps their place. */
+  requestCallback(callId: string): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }>;
 }
 
 /** Until routing is configured, every queue is unavailable (the flow apologises). */
@@ -26,4 +30,5 @@ export const noRouting: QueuePort = {
   enqueue: async () => ({ ok: false, reason: 'routing is not configured' }),
   leave: async () => undefined,
   callEnded: async () => undefined,
+  requestCallback: async () => ({ ok: false, reason: 'routing is not configured' }),
 };

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
@@ -56,6 +57,16 @@ const EnvSchema = z.object({
   SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   SHUTDOWN_DRAIN_MS: ms(10_000),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
+   * This app instance's name: it owns the callers whose channels it holds, and their routing
+   * timers are its jobs. Stable across restarts (default: the host name), so a restarted
+   * instance picks up its own pending timers.
+   */
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').optional(),
+  /** The hotline's own time zone: calls-today counters reset at its midnight. */
+  HOTLINE_TIMEZONE: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+  /** Where a callback dials the caller; `{number}` is replaced by the caller's number. */
+  CALLBACK_ENDPOINT: z.string().regex(/^[A-Za-z]+\/\S*\{number\}\S*$/, 'e.g. PJSIP/{number}@trunk').default('PJSIP/{number}@trunk'),
 });
 
 export type Config = Readonly<{
@@ -81,6 +92,9 @@ export type Config = Readonly<{
   apiTokens: string;
   shutdownDrainMs: number;
   migrateOnStart: boolean;
+  instanceId: string;
+  callbackEndpoint: string;
+  timezone: string;
 }>;
 
 export class ConfigError extends Error {
@@ -126,5 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens: e.API_TOKENS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     migrateOnStart: e.MIGRATE_ON_START,
+    instanceId: e.INSTANCE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
+    callbackEndpoint: e.CALLBACK_ENDPOINT,
+    timezone: e.HOTLINE_TIMEZONE,
   };
 }

@@ -202,9 +202,16 @@ export const QueueNode = z.strictObject({
   next: NodeName,
   /** When the queue's maximum wait is reached; default: `next`. */
   onTimeout: NodeName.optional(),
-  /** A key that leaves the queue while waiting (callback request, voicemail), and where to. */
+  /** A key that leaves the queue while waiting (e.g. voicemail), and where to. */
   exitKey: Digit.optional(),
   onExit: NodeName.optional(),
+  /**
+   * A key that turns the wait into a callback request: the caller keeps their place, hears a
+   * confirmation and hangs up; an agent is called first, then the caller.
+   */
+  callbackKey: Digit.optional(),
+  /** Said after each position / wait announcement, e.g. which keys the caller may press. */
+  prompts: Prompts.optional(),
 });
 
 export const TransferNode = z.strictObject({

@@ -321,6 +321,9 @@ export class FlowSimulator {
         case 'connected':
           this.feed({ type: 'queue.agent_left' }, true);
           continue;
+        case 'callback':
+          this.feed({ type: 'queue.callback', ok: false, reason: 'routing is not simulated' }, true);
+          continue;
         default:
           this.stop('stuck', `the flow waits for nothing at ${s.node} (phase ${phase.kind})`);
           return;

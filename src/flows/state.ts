@@ -18,7 +18,9 @@ export type Phase =
   | { readonly kind: 'http'; readonly requestId: string }
   | { readonly kind: 'recording'; readonly name: string }
   /** Waiting in a queue (hold music), then talking to an agent. */
-  | { readonly kind: 'queued' }
+  | { readonly kind: 'queued'; readonly announcement?: string }
+  /** Asked routing to turn the wait into a callback request; waiting for its answer. */
+  | { readonly kind: 'callback' }
   | { readonly kind: 'connected'; readonly agentId: string }
   | { readonly kind: 'leaving' }
   | { readonly kind: 'ended' };
@@ -54,6 +56,9 @@ export type FlowInput =
   | { readonly type: 'queue.connected'; readonly agentId: string }
   | { readonly type: 'queue.agent_left' }
   | { readonly type: 'queue.timeout' }
+  /** Time to tell the waiting caller their place and estimated wait (null: no estimate). */
+  | { readonly type: 'queue.announce'; readonly position: number; readonly ewtSeconds: number | null }
+  | { readonly type: 'queue.callback'; readonly ok: boolean; readonly reason?: string }
   | { readonly type: 'hungup'; readonly cause: string }
   | { readonly type: 'command.failed'; readonly command: FlowCommand['type']; readonly error: string };
 
@@ -75,6 +80,11 @@ export type FlowCommand =
       readonly mohClass: string;
     }
   | { readonly type: 'LeaveQueue'; readonly reason: 'exit' | 'timeout' }
+  /** Hold music back on after an announcement / off before one. */
+  | { readonly type: 'StartHold'; readonly mohClass: string }
+  | { readonly type: 'StopHold' }
+  /** The caller's wait becomes a callback request that keeps their place. */
+  | { readonly type: 'RequestCallback' }
   | { readonly type: 'Hangup' }
   | { readonly type: 'RecordEvent'; readonly event: CallEventType; readonly data: Record<string, unknown> };
 

@@ -1,3 +1,4 @@
+import { QUEUE_PROMPTS } from './queue-prompts.ts';
 import type { z } from 'zod';
 import type { FlowCatalog } from './catalog.ts';
 import { FlowSchema, LANGUAGES, type Flow, type FlowNode } from './schema.ts';
@@ -70,6 +71,14 @@ function checkReferences(flow: Flow, catalog: FlowCatalog): FlowError[] {
       case 'queue': {
         if ((node.exitKey === undefined) !== (node.onExit === undefined)) {
           errors.push({ path: `${at}.${node.exitKey === undefined ? 'exitKey' : 'onExit'}`, message: 'exitKey and onExit go together' });
+        }
+        if (node.callbackKey !== undefined && node.callbackKey === node.exitKey) {
+          errors.push({ path: `${at}.callbackKey`, message: 'callbackKey and exitKey must differ' });
+        }
+        for (const name of Object.values(QUEUE_PROMPTS)) {
+          const prompt = catalog.prompts.get(name);
+          for (const lang of LANGUAGES)
+            if (!prompt?.[lang]) errors.push({ path: `${at}.type`, message: `a queue needs prompt "${name}" (${lang}) in the prompt catalog` });
         }
         const q = catalog.queues.get(node.queue);
         if (!q) errors.push({ path: `${at}.queue`, message: `unknown queue "${node.queue}"` });

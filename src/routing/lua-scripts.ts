@@ -48,4 +48,5 @@ export const scripts = {
   callEnded: load('call-ended.lua'),
   wrapUpEnded: load('wrap-up-ended.lua'),
   resetCalls: load('reset-calls.lua'),
+  overflow: load('overflow.lua'),
 } as const;

@@ -1,16 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentSide } from '../calls/dispatcher.ts';
 import type { EnqueueResult, QueuePort, QueueRequest } from '../calls/queue-port.ts';
-import type { CallEventType } from '../domain/call-event.ts';
+import type { CallEvent, CallEventType } from '../domain/call-event.ts';
 import type { OpsEventSink } from '../domain/ops-event.ts';
 import type { FlowInput } from '../flows/state.ts';
 import { maskNumber, type Logger } from '../log/logger.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
+import { estimateWaitSeconds } from './estimate-wait.ts';
 import type { RoutingStore } from './routing-store.ts';
+import type { RoutingTimers, TimerJob } from './routing-timers.ts';
 import type { AgentAction, AgentStateChange, QueueConfig } from './types.ts';
 
 /** Pause reason keys for *3<key> (a real floor has its own list). */
 const PAUSE_REASONS: Record<string, string> = { '1': 'break', '2': 'lunch', '3': 'training', '4': 'meeting', '5': 'after-call-work' };
+
+/** Seconds the first position announcement waits after joining (the hold music starts first). */
+const FIRST_ANNOUNCEMENT_S = 2;
+/** How long a callback rings the caller before it counts as failed. */
+const CALLBACK_RING_S = 30;
 
 /** How routing talks back to the caller's runner (through the dispatcher). */
 export interface CallLink {
@@ -26,40 +33,65 @@ export interface RoutingServiceDeps {
   queueConfig(name: string): QueueConfig | undefined;
   /** agent.state_changed and other events that belong to no call. */
   ops: OpsEventSink;
+  /** Call events of records routing writes itself (a callback is a call of its own). */
+  events: { append(event: CallEvent): void };
   telephony: TelephonyPort;
   calls: CallLink;
   log: Logger;
   /** This app instance: it originates the agent legs of the callers whose channel it owns. */
   instanceId: string;
+  /** Durable timers (max wait, announcements, overflow, wrap-up); fired jobs come to onTimer. */
+  timers: RoutingTimers;
+  /** Where a callback dials the caller: `{number}` is replaced, e.g. `PJSIP/{number}@trunk`. */
+  callbackEndpoint: string;
   now(): number;
-  /** Timers for max wait and wrap-up. In process for now: a restart loses them (see README). */
+  /** Short in-process delays that need not survive a restart (a feature code's goodbye). */
   setTimer(fn: () => void, ms: number): { cancel(): void };
+}
+
+/** A callback: its own call record (direction `callback`), linked to the call that asked. */
+interface Callback {
+  readonly number: string;
+  readonly recordId: string;
+  seq: number;
+  started: boolean;
+  legId: string | null;
+  answered: boolean;
 }
 
 interface Caller {
   readonly callId: string;
   readonly channelId: string;
   readonly caller: string;
-  readonly queue: string;
-  maxWait: { cancel(): void } | null;
+  readonly dialed: string;
+  /** The queue the call entered (overflow rules come from it) and the one it waits in now. */
+  readonly entryQueue: string;
+  queue: string;
+  mohClass: string;
+  announcements: number;
   bridge: { bridgeId: string; legId: string; agentId: string } | null;
+  callback: Callback | null;
 }
 
 interface Leg {
   readonly callId: string;
   readonly agentId: string;
+  readonly kind: 'agent' | 'callback';
   answered: boolean;
+  answeredAt: number;
 }
 
 /** Prefix of the Stasis args of an agent leg: Stasis(app, agentleg, <callId>, <agentId>). */
 export const AGENT_LEG = 'agentleg';
+/** Prefix of the Stasis args of the leg that calls a caller back. */
+export const CALLBACK_LEG = 'cbleg';
 
 /**
  * Connects waiting callers to agents. Redis (RoutingStore, one Lua script per decision) is the
  * truth about who waits and who is free; this service turns its decisions into calls: it
  * originates the agent leg, bridges it with the caller on answer, moves the call on when the
  * agent does not answer (RONA), and sends the caller into the survey when the agent hangs up.
- * Every trigger is an event (enqueue, an agent freed, RONA) — never polling.
+ * Every trigger is an event (enqueue, an agent freed, RONA, a durable timer) — never polling.
  */
 export class RoutingService implements QueuePort, AgentSide {
   private readonly deps: RoutingServiceDeps;
@@ -73,10 +105,13 @@ export class RoutingService implements QueuePort, AgentSide {
   }
 
   async enqueue(r: QueueRequest): Promise<EnqueueResult> {
-    const { store } = this.deps;
-    const agents = await store.listAgents();
-    const staffed = agents.some((a) => a.state !== 'logged_out');
-    if (!staffed) return { ok: false, reason: 'no agent is logged in' };
+    const { store, timers } = this.deps;
+    const cfg = this.deps.queueConfig(r.queue);
+    if (!cfg) return { ok: false, reason: `no queue ${r.queue}` };
+    if (!cfg.joinWhenEmpty) {
+      const staffed = (await store.listAgents()).some((a) => a.state !== 'logged_out');
+      if (!staffed) return { ok: false, reason: 'no agent is logged in' };
+    }
     const { position } = await store.enqueue({
       callId: r.callId,
       queue: r.queue,
@@ -85,11 +120,25 @@ export class RoutingService implements QueuePort, AgentSide {
       enqueuedAt: this.deps.now(),
       owner: this.deps.instanceId,
     });
-    const maxWaitSeconds = this.deps.queueConfig(r.queue)?.maxWaitSeconds ?? 600;
-    const caller: Caller = { callId: r.callId, channelId: r.channelId, caller: r.caller, queue: r.queue, maxWait: null, bridge: null };
-    caller.maxWait = this.deps.setTimer(() => this.deps.calls.notify(r.callId, { type: 'queue.timeout' }), maxWaitSeconds * 1000);
+    const caller: Caller = {
+      callId: r.callId,
+      channelId: r.channelId,
+      caller: r.caller,
+      dialed: r.dialed,
+      entryQueue: r.queue,
+      queue: r.queue,
+      mohClass: r.mohClass,
+      announcements: 0,
+      bridge: null,
+      callback: null,
+    };
     this.callers.set(r.callId, caller);
     await this.deps.telephony.startMusicOnHold(r.channelId, r.mohClass).catch((err) => this.deps.log.warn({ err }, 'hold music failed'));
+    await Promise.all([
+      timers.schedule({ kind: 'max-wait', callId: r.callId }, cfg.maxWaitSeconds * 1000),
+      cfg.announce.position || cfg.announce.estimatedWait ? timers.schedule({ kind: 'announce', callId: r.callId, n: 0 }, FIRST_ANNOUNCEMENT_S * 1000) : null,
+      ...cfg.overflow.map((o, i) => timers.schedule({ kind: 'overflow', callId: r.callId, rule: i }, o.afterSeconds * 1000)),
+    ]).catch((err) => this.deps.log.error({ err }, 'arming queue timers failed'));
     this.kick();
     return { ok: true, position };
   }
@@ -103,13 +152,33 @@ export class RoutingService implements QueuePort, AgentSide {
 
   async callEnded(callId: string): Promise<void> {
     const c = this.callers.get(callId);
-    if (!c) return;
+    if (!c) {
+      // Not ours (a call left by a previous process, closed at reconcile): make sure it does
+      // not wait in Redis for ever. A callback request is kept: it outlives the call.
+      if (!(await this.deps.store.callbackNumber(callId).catch(() => null))) await this.deps.store.callerLeft(callId, this.deps.now()).catch(() => undefined);
+      return;
+    }
+    if (c.callback) return; // the caller hung up after asking for a callback: the request stays
     if (c.bridge) {
       // The caller hung up while talking: end the agent's leg; its destruction ends the agent's call.
       await this.deps.telephony.hangup(c.bridge.legId).catch(() => undefined);
       return;
     }
     await this.dropCaller(callId);
+  }
+
+  /** The caller pressed the callback key: they keep their place and may hang up. */
+  async requestCallback(callId: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const c = this.callers.get(callId);
+    if (!c || c.bridge) return { ok: false, reason: 'not waiting' };
+    if (!this.deps.queueConfig(c.queue)?.callback) return { ok: false, reason: 'callbacks are off for this queue' };
+    if (!/^\+?[0-9]{3,20}$/.test(c.caller)) return { ok: false, reason: 'no number to call back' };
+    if (!(await this.deps.store.markCallback(callId, c.caller))) return { ok: false, reason: 'already being offered' };
+    c.callback = { number: c.caller, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false };
+    // A callback no longer hears anything: no wait limit or announcements (overflow still applies).
+    await Promise.all([this.deps.timers.cancel({ kind: 'max-wait', callId }), this.deps.timers.cancel({ kind: 'announce', callId, n: c.announcements })]);
+    this.deps.log.info({ callId, caller: maskNumber(c.caller) }, 'callback requested');
+    return { ok: true };
   }
 
   /** The agent answered: an originated leg entered Stasis (args: agentleg, callId, agentId). */
@@ -120,21 +189,64 @@ export class RoutingService implements QueuePort, AgentSide {
       await this.deps.telephony.hangup(legId).catch(() => undefined);
       return;
     }
+    const { telephony, store } = this.deps;
     leg.answered = true;
-    const result = await this.deps.store.answered(callId, agentId, this.deps.now());
+    leg.answeredAt = this.deps.now();
+    const result = await store.answered(callId, agentId, this.deps.now());
     this.logChanges(result.changes);
     for (const other of result.released) {
       const otherLeg = this.legOf(callId, other);
-      if (otherLeg) await this.deps.telephony.hangup(otherLeg).catch(() => undefined);
+      if (otherLeg) await telephony.hangup(otherLeg).catch(() => undefined);
     }
+    await this.cancelCallerTimers(caller);
     const bridgeId = `bridge-${callId}`;
-    caller.maxWait?.cancel();
-    await this.deps.telephony.stopMusicOnHold(caller.channelId).catch(() => undefined);
-    await this.deps.telephony.createBridge(bridgeId);
-    await this.deps.telephony.addToBridge(bridgeId, [caller.channelId, legId]);
     caller.bridge = { bridgeId, legId, agentId };
+    if (caller.callback) {
+      // Agent first, then the caller: the agent hears hold music while the caller's phone rings.
+      const cb = caller.callback;
+      this.recordCallback(caller, 'agent.answered', { agentId, queue: caller.queue });
+      await telephony.startMusicOnHold(legId, 'default').catch(() => undefined);
+      cb.legId = `cbleg-${callId.slice(0, 8)}-${this.deps.now().toString(36)}`;
+      this.legs.set(cb.legId, { callId, agentId, kind: 'callback', answered: false, answeredAt: 0 });
+      this.recordCallback(caller, 'callback.dialing', { agentId });
+      try {
+        await telephony.originate({
+          channelId: cb.legId,
+          endpoint: this.deps.callbackEndpoint.replace('{number}', cb.number),
+          appArgs: [CALLBACK_LEG, callId, agentId],
+          callerId: caller.dialed || 'hotline',
+          timeoutSeconds: CALLBACK_RING_S,
+          headers: { 'X-Hotline-Callback': callId },
+        });
+      } catch (err) {
+        this.deps.log.warn({ err, callId }, 'callback originate failed');
+        await this.channelDestroyed(cb.legId, 0);
+      }
+      return;
+    }
+    await telephony.stopMusicOnHold(caller.channelId).catch(() => undefined);
+    await telephony.createBridge(bridgeId);
+    await telephony.addToBridge(bridgeId, [caller.channelId, legId]);
     this.deps.calls.record(callId, 'agent.answered', { agentId, queue: caller.queue });
     this.deps.calls.notify(callId, { type: 'queue.connected', agentId });
+  }
+
+  /** The caller answered our callback: the leg entered Stasis (args: cbleg, callId, agentId). */
+  async callbackLegAnswered(legId: string, callId: string): Promise<void> {
+    const leg = this.legs.get(legId);
+    const caller = this.callers.get(callId);
+    if (!leg || !caller?.bridge || !caller.callback) {
+      await this.deps.telephony.hangup(legId).catch(() => undefined);
+      return;
+    }
+    const { telephony } = this.deps;
+    leg.answered = true;
+    leg.answeredAt = this.deps.now();
+    caller.callback.answered = true;
+    await telephony.stopMusicOnHold(caller.bridge.legId).catch(() => undefined);
+    await telephony.createBridge(caller.bridge.bridgeId);
+    await telephony.addToBridge(caller.bridge.bridgeId, [caller.bridge.legId, legId]);
+    this.recordCallback(caller, 'callback.connected', { agentId: caller.bridge.agentId });
   }
 
   /** A channel is gone: for an agent leg, either a ring with no answer or the end of the agent's call. */
@@ -143,30 +255,89 @@ export class RoutingService implements QueuePort, AgentSide {
     if (!leg) return;
     this.legs.delete(channelId);
     const { store, calls } = this.deps;
+    const caller = this.callers.get(leg.callId);
+    if (leg.kind === 'callback') {
+      // The caller's side of a callback is gone (no answer, busy, or they hung up): end the agent's leg too.
+      if (!leg.answered && caller) this.recordCallback(caller, 'callback.failed', { cause, agentId: leg.agentId });
+      if (caller?.bridge) await this.deps.telephony.hangup(caller.bridge.legId).catch(() => undefined);
+      return;
+    }
     if (!leg.answered) {
       const r = await store.ringNoAnswer(leg.callId, leg.agentId, this.deps.now());
       this.logChanges(r.changes);
-      if (this.callers.has(leg.callId)) calls.record(leg.callId, 'agent.rona', { agentId: leg.agentId, cause, requeued: r.requeued, position: r.position });
+      if (caller?.callback) this.recordCallback(caller, 'agent.rona', { agentId: leg.agentId, cause, requeued: r.requeued });
+      else if (caller) calls.record(leg.callId, 'agent.rona', { agentId: leg.agentId, cause, requeued: r.requeued, position: r.position });
       this.kick();
       return;
     }
-    const caller = this.callers.get(leg.callId);
     const ended = await store.agentCallEnded(leg.agentId, this.deps.now());
     this.logChanges(ended.changes);
-    this.deps.setTimer(() => void this.endWrapUp(leg.agentId, leg.callId), ended.wrapUpSeconds * 1000);
-    if (caller?.bridge) {
-      await this.deps.telephony.destroyBridge(caller.bridge.bridgeId).catch(() => undefined);
-      this.callers.delete(leg.callId);
-      // The caller is still on the line: the flow takes them to the survey.
-      calls.notify(leg.callId, { type: 'queue.agent_left' });
+    const queue = caller?.queue ?? '';
+    const talkSeconds = (this.deps.now() - leg.answeredAt) / 1000;
+    if (queue) await store.recordHandleTime(queue, talkSeconds + ended.wrapUpSeconds).catch(() => undefined);
+    if (ended.wrapUpSeconds > 0) {
+      await this.deps.timers.schedule({ kind: 'wrap-up', agentId: leg.agentId, callId: leg.callId }, ended.wrapUpSeconds * 1000);
+    } else {
+      this.kick();
+    }
+    if (!caller?.bridge) return;
+    await this.deps.telephony.destroyBridge(caller.bridge.bridgeId).catch(() => undefined);
+    this.callers.delete(leg.callId);
+    const cb = caller.callback;
+    if (cb) {
+      if (cb.legId && this.legs.has(cb.legId)) await this.deps.telephony.hangup(cb.legId).catch(() => undefined);
+      if (cb.answered) this.recordCallback(caller, 'callback.completed', { agentId: leg.agentId, talkSeconds: Math.round(talkSeconds) });
+      this.recordCallback(caller, 'call.ended', { cause: cb.answered ? 'completed' : 'callback_failed' });
+      return;
+    }
+    // The caller is still on the line: the flow takes them to the survey.
+    calls.notify(leg.callId, { type: 'queue.agent_left' });
+  }
+
+  /**
+   * A channel a previous process left in Stasis was closed at reconcile. For an agent leg the
+   * agent would otherwise stay ringing or on a call for ever: end that state.
+   */
+  async legOrphaned(channelId: string): Promise<void> {
+    const m = /^agentleg-[0-9a-f]{8}-(.+)-[0-9a-z]+$/.exec(channelId);
+    if (!m) return;
+    const agent = await this.deps.store.agentState(m[1]!);
+    if (!agent) return;
+    if (agent.state === 'on_call') {
+      const ended = await this.deps.store.agentCallEnded(agent.id, this.deps.now());
+      this.logChanges(ended.changes);
+      await this.deps.timers.schedule({ kind: 'wrap-up', agentId: agent.id, callId: agent.currentCallId ?? '' }, ended.wrapUpSeconds * 1000);
+    } else if (agent.state === 'ringing' && agent.currentCallId) {
+      const r = await this.deps.store.ringNoAnswer(agent.currentCallId, agent.id, this.deps.now());
+      this.logChanges(r.changes);
+      this.kick();
+    }
+  }
+
+  /** A durable timer fired (maybe on a restarted instance): act only if it still applies. */
+  async onTimer(job: TimerJob): Promise<void> {
+    switch (job.kind) {
+      case 'wrap-up':
+        return this.endWrapUp(job.agentId, job.callId);
+      case 'max-wait': {
+        const c = this.callers.get(job.callId);
+        if (c && !c.bridge && !c.callback) this.deps.calls.notify(job.callId, { type: 'queue.timeout' });
+        return;
+      }
+      case 'announce':
+        return this.announce(job.callId, job.n);
+      case 'overflow':
+        return this.overflow(job.callId, job.rule);
+      case 'reset-calls-today':
+        return this.resetCallsToday();
     }
   }
 
   /** Agent presence: a softphone that unregisters logs its agent out. */
   async endpointOffline(endpoint: string): Promise<void> {
-    const agent = (await this.deps.store.listAgents()).find((a) => a.endpoint === endpoint);
+    const agent = await this.deps.store.agentByEndpoint(endpoint);
     if (!agent || agent.state === 'logged_out') return;
-    const ringing = [...this.legs.entries()].filter(([, l]) => l.agentId === agent.id && !l.answered);
+    const ringing = [...this.legs.entries()].filter(([, l]) => l.agentId === agent.id && l.kind === 'agent' && !l.answered);
     for (const [legId] of ringing) await this.deps.telephony.hangup(legId).catch(() => undefined);
     if (agent.state === 'ringing' || agent.state === 'on_call') return; // the leg's end moves the call on; logout follows below
     try {
@@ -184,13 +355,19 @@ export class RoutingService implements QueuePort, AgentSide {
     return change;
   }
 
+  /** A new day: every agent's calls-today count back to 0 (fewest-calls then starts over). */
+  async resetCallsToday(): Promise<void> {
+    await this.deps.store.resetCallsToday(this.deps.now());
+    this.deps.log.info('calls today reset');
+  }
+
   /**
    * Feature codes dialed from an agent's softphone: *1 login, *2 logout, *3[reason key] pause,
    * *4 unpause. The agent hears a short confirmation (or "incorrect") and the call ends.
    */
   async agentDialed(channelId: string, endpoint: string, dialed: string): Promise<void> {
     const { telephony } = this.deps;
-    const agent = (await this.deps.store.listAgents()).find((a) => a.endpoint === endpoint);
+    const agent = await this.deps.store.agentByEndpoint(endpoint);
     const code = /^\*([1-4])([0-9]?)$/.exec(dialed);
     let sound = 'sound:agent-incorrect';
     if (agent && code) {
@@ -236,8 +413,14 @@ export class RoutingService implements QueuePort, AgentSide {
       const caller = this.callers.get(offer.callId);
       if (!caller) continue; // another instance owns this caller
       const legId = `agentleg-${offer.callId.slice(0, 8)}-${offer.agentId}-${this.deps.now().toString(36)}`;
-      this.legs.set(legId, { callId: offer.callId, agentId: offer.agentId, answered: false });
-      this.deps.calls.record(offer.callId, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
+      this.legs.set(legId, { callId: offer.callId, agentId: offer.agentId, kind: 'agent', answered: false, answeredAt: 0 });
+      const headers: Record<string, string> = { 'X-Hotline-Queue': offer.queue, 'X-Hotline-Call-Id': offer.callId };
+      if (caller.callback) {
+        headers['X-Hotline-Callback'] = 'yes';
+        this.recordCallback(caller, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
+      } else {
+        this.deps.calls.record(offer.callId, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
+      }
       try {
         await this.deps.telephony.originate({
           channelId: legId,
@@ -245,7 +428,7 @@ export class RoutingService implements QueuePort, AgentSide {
           appArgs: [AGENT_LEG, offer.callId, offer.agentId],
           callerId: caller.caller,
           timeoutSeconds: offer.ringTimeoutSeconds,
-          headers: { 'X-Hotline-Queue': offer.queue, 'X-Hotline-Call-Id': offer.callId },
+          headers,
         });
         this.deps.log.info({ callId: offer.callId, agentId: offer.agentId, caller: maskNumber(caller.caller) }, 'offering call to agent');
       } catch (err) {
@@ -255,16 +438,60 @@ export class RoutingService implements QueuePort, AgentSide {
     }
   }
 
+  /** Position and estimated wait, then the next announcement in `everySeconds`. */
+  private async announce(callId: string, n: number): Promise<void> {
+    const c = this.callers.get(callId);
+    if (!c || c.bridge || c.callback || c.announcements !== n) return;
+    const cfg = this.deps.queueConfig(c.queue);
+    if (!cfg) return;
+    c.announcements = n + 1;
+    await this.deps.timers.schedule({ kind: 'announce', callId, n: n + 1 }, cfg.announce.everySeconds * 1000);
+    const position = await this.deps.store.position(callId);
+    if (position === null) return; // being offered right now
+    let ewtSeconds: number | null = null;
+    if (cfg.announce.estimatedWait) {
+      const [agents, aht] = await Promise.all([this.deps.store.listAgents(), this.deps.store.recentHandleTime(c.queue)]);
+      ewtSeconds = estimateWaitSeconds({ position, queue: cfg, agents, recentHandleSeconds: aht });
+    }
+    this.deps.calls.notify(callId, { type: 'queue.announce', position: cfg.announce.position ? position : 0, ewtSeconds });
+  }
+
+  private async overflow(callId: string, rule: number): Promise<void> {
+    const c = this.callers.get(callId);
+    if (!c || c.bridge) return;
+    const o = this.deps.queueConfig(c.entryQueue)?.overflow[rule];
+    if (!o) return;
+    const r = await this.deps.store.overflow(callId, o.action, o.action === 'move' ? o.queue : '');
+    if (!r.applied) return;
+    const from = c.queue;
+    c.queue = r.queue;
+    const data = { action: o.action, from, to: r.queue, afterSeconds: o.afterSeconds, position: r.position };
+    if (c.callback) this.recordCallback(c, 'queue.overflowed', data);
+    else this.deps.calls.record(callId, 'queue.overflowed', data);
+    this.deps.log.info({ callId, ...data }, 'overflow rule applied');
+    this.kick();
+  }
+
   private async endWrapUp(agentId: string, callId: string): Promise<void> {
     const change = await this.deps.store.wrapUpEnded(agentId, callId, this.deps.now()).catch(() => null);
     if (change) this.logChanges([change]);
     this.kick();
   }
 
+  private async cancelCallerTimers(c: Caller): Promise<void> {
+    const cfg = this.deps.queueConfig(c.entryQueue);
+    const { timers } = this.deps;
+    await Promise.all([
+      timers.cancel({ kind: 'max-wait', callId: c.callId }),
+      timers.cancel({ kind: 'announce', callId: c.callId, n: c.announcements }),
+      ...(cfg?.overflow ?? []).map((_, i) => timers.cancel({ kind: 'overflow', callId: c.callId, rule: i })),
+    ]).catch((err) => this.deps.log.warn({ err }, 'cancelling queue timers failed'));
+  }
+
   private async dropCaller(callId: string): Promise<void> {
     const c = this.callers.get(callId);
-    c?.maxWait?.cancel();
     this.callers.delete(callId);
+    if (c) await this.cancelCallerTimers(c);
     const r = await this.deps.store.callerLeft(callId, this.deps.now());
     this.logChanges(r.changes);
     for (const agentId of r.ringingAgents) {
@@ -280,8 +507,25 @@ export class RoutingService implements QueuePort, AgentSide {
 
   /** The channel id of the leg that offers `callId` to `agentId`, if it still exists. */
   private legOf(callId: string, agentId: string): string | undefined {
-    for (const [legId, l] of this.legs) if (l.callId === callId && l.agentId === agentId) return legId;
+    for (const [legId, l] of this.legs) if (l.callId === callId && l.agentId === agentId && l.kind === 'agent') return legId;
     return undefined;
+  }
+
+  /**
+   * Events of a callback's own record (the original call has ended). It starts with
+   * call.started { direction: 'callback', originalCallId } when the callback is first offered.
+   */
+  private recordCallback(c: Caller, type: CallEventType, data: Record<string, unknown>): void {
+    const cb = c.callback;
+    if (!cb) return;
+    const at = new Date(this.deps.now()).toISOString();
+    const append = (t: CallEventType, d: Record<string, unknown>) =>
+      this.deps.events.append({ id: randomUUID(), callId: cb.recordId, seq: ++cb.seq, type: t, at, data: d });
+    if (!cb.started) {
+      cb.started = true;
+      append('call.started', { direction: 'callback', originalCallId: c.callId, caller: cb.number, dialed: c.dialed, queue: c.queue });
+    }
+    append(type, data);
   }
 
   /** Every agent state change is logged and becomes an agent.state_changed ops event. */

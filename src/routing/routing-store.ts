@@ -94,6 +94,17 @@ export class RoutingStore {
       })),
     };
     await this.json(scripts.configure, JSON.stringify(payload), now);
+    // Endpoint -> agent, for presence and feature codes (one HGET instead of reading every agent).
+    const ep = `${this.base}ep`;
+    const m = this.redis.multi().del(ep);
+    if (cfg.agents.length) m.hset(ep, Object.fromEntries(cfg.agents.map((a) => [a.endpoint, a.id])));
+    await m.exec();
+  }
+
+  /** The agent whose softphone is `endpoint` (e.g. `PJSIP/agent1001`), if any. */
+  async agentByEndpoint(endpoint: string): Promise<AgentSnapshot | null> {
+    const id = await this.redis.hget(`${this.base}ep`, endpoint);
+    return id ? this.agentState(id) : null;
   }
 
   async agentState(id: string): Promise<AgentSnapshot | null> {
@@ -231,6 +242,48 @@ export class RoutingStore {
 
   private run(script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
     return script.run(this.redis, [this.base, ...args]);
+  }
+
+  /**
+   * An overflow rule for a waiting call: drop its extra skills or move it to another queue,
+   * keeping its enqueue time. Not applied (applied: false) when the call no longer waits.
+   */
+  async overflow(callId: string, action: 'relax-skills' | 'move', target = ''): Promise<{ applied: boolean; queue: string; position: number | null }> {
+    const r = (await this.json(scripts.overflow, callId, action, target)) as { applied: boolean; queue: string; position: number };
+    return { applied: r.applied, queue: r.queue, position: r.position > 0 ? r.position : null };
+  }
+
+  /**
+   * The caller left a callback request: the call keeps its place, and when it is offered the
+   * agent is called first, then `number`. False when the call is not waiting any more.
+   */
+  async markCallback(callId: string, number: string): Promise<boolean> {
+    const key = `${this.base}c:${callId}`;
+    // HSETNX-like guard in one round trip: only a call that still waits becomes a callback.
+    const r = await this.redis.eval(
+      "if redis.call('HGET', KEYS[1], 'status') ~= 'waiting' then return 0 end redis.call('HSET', KEYS[1], 'cb', ARGV[1]) return 1",
+      1,
+      key,
+      number,
+    );
+    return r === 1;
+  }
+
+  /** The number to call back for `callId`, or null when it is an ordinary call. */
+  async callbackNumber(callId: string): Promise<string | null> {
+    return (await this.redis.hget(`${this.base}c:${callId}`, 'cb')) || null;
+  }
+
+  /** Keeps the last 50 handle times (talk + wrap-up, seconds) of a queue for wait estimates. */
+  async recordHandleTime(queue: string, seconds: number): Promise<void> {
+    const key = `${this.base}ht:${queue}`;
+    await this.redis.multi().lpush(key, Math.round(seconds)).ltrim(key, 0, 49).exec();
+  }
+
+  /** Mean of the recent handle times of a queue, or null with no history yet. */
+  async recentHandleTime(queue: string): Promise<number | null> {
+    const xs = (await this.redis.lrange(`${this.base}ht:${queue}`, 0, -1)).map(Number).filter((n) => Number.isFinite(n));
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
   }
 
   private async json(script: LuaScript, ...args: Array<string | number>): Promise<unknown> {

@@ -45,7 +45,7 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     expect(sipp.code, sipp.output).toBe(0);
     const rows = await records.endedCallOf(caller);
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
-    expect(rows[0]).toMatchObject({ type: 'call.started', data: { flow: 'main', version: 3, dialed: '10010' } });
+    expect(rows[0]).toMatchObject({ type: 'call.started', data: { flow: 'main', version: 4, dialed: '10010' } });
     expect(types(rows, 'http.completed').map((r) => r.data)).toEqual([{ node: 'lookup_customer', service: 'crm', ok: true, status: 200 }]);
     expect(selected(rows)).toEqual([
       ['choose_language', '1'],
@@ -54,7 +54,7 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     ]);
     expect(types(rows, 'menu.selected').map((r) => r.data.firstLevel)).toEqual([false, true, false]);
     expect(entered(rows)).toEqual(['welcome', 'lookup_customer', 'check_vip', 'choose_language', 'main_menu', 'services_menu', 'plan_info', ...entered(rows).slice(7)]);
-    expect(ended(rows)).toEqual([{ cause: 'caller_hangup', node: expect.any(String), flow: 'main', version: 3 }]);
+    expect(ended(rows)).toEqual([{ cause: 'caller_hangup', node: expect.any(String), flow: 'main', version: 4 }]);
   });
 
   it('an invalid key is refused with a retry, then a valid one is taken', async () => {
@@ -106,7 +106,7 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     const rows = await records.endedCallOf(caller);
     expect(entered(rows)).toEqual(['welcome', 'lookup_customer', 'check_vip', 'vip_greeting', 'vip_queue']);
     expect(types(rows, 'queue.requested').map((r) => r.data)).toEqual([{ node: 'vip_queue', queue: 'vip', skills: ['vip'], priority: 5 }]);
-    expect(ended(rows)).toEqual([{ cause: 'queue_unavailable', node: 'vip_queue', flow: 'main', version: 3 }]);
+    expect(ended(rows)).toEqual([{ cause: 'queue_unavailable', node: 'vip_queue', flow: 'main', version: 4 }]);
   });
 
   it('after hours (injected clock), asking for an agent leads to the closed notice and a recorded voicemail', async () => {
@@ -125,7 +125,7 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     expect(entered(rows).slice(-4)).toEqual(['hours_check', 'closed_notice', 'leave_message', 'goodbye']);
     const [vm] = types(rows, 'voicemail.recorded');
     expect(vm?.data).toMatchObject({ node: 'leave_message', ok: true, recording: expect.stringMatching(/^voicemail-/) });
-    expect(ended(rows)).toEqual([{ cause: 'completed', node: 'goodbye', flow: 'main', version: 3 }]);
+    expect(ended(rows)).toEqual([{ cause: 'completed', node: 'goodbye', flow: 'main', version: 4 }]);
   });
 
   it('a caller who hangs up mid-menu ends the call once, at that menu', async () => {
@@ -133,7 +133,7 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     const sipp = await sippCall({ dialed: '10010', caller, steps: [{ waitMs: 600, digit: '1' }, { waitMs: 500 }], end: 'hangup' });
     expect(sipp.code, sipp.output).toBe(0);
     const rows = await records.endedCallOf(caller);
-    expect(ended(rows)).toEqual([{ cause: 'caller_hangup', node: 'choose_language', flow: 'main', version: 3 }]);
+    expect(ended(rows)).toEqual([{ cause: 'caller_hangup', node: 'choose_language', flow: 'main', version: 4 }]);
   });
 
   it('the survey flow stores both answers', async () => {
@@ -221,6 +221,6 @@ describe('IVR flows on real calls — business hours, demo CRM down', () => {
     expect(entered(rows)).not.toContain('vip_greeting');
     expect(types(rows, 'schedule.evaluated').map((r) => r.data.outcome)).toEqual(['open']);
     expect(types(rows, 'queue.requested').map((r) => r.data.queue)).toEqual(['general']);
-    expect(ended(rows)).toEqual([{ cause: 'queue_unavailable', node: 'agent_queue', flow: 'main', version: 3 }]);
+    expect(ended(rows)).toEqual([{ cause: 'queue_unavailable', node: 'agent_queue', flow: 'main', version: 4 }]);
   });
 });

@@ -398,6 +398,13 @@ describe('interpreter: http', () => {
   });
 });
 
+/** The announcement a queued call is playing between stretches of hold music. */
+function announcement(call: Call): string {
+  const p = call.state.phase;
+  if (p.kind !== 'queued' || !p.announcement) throw new Error(`no announcement playing: ${JSON.stringify(p)}`);
+  return p.announcement;
+}
+
 describe('interpreter: language, queue, transfer, voicemail, sms, survey', () => {
   it('a language switch changes how prompt: media resolve', () => {
     const f = flow('l', {
@@ -458,6 +465,64 @@ describe('interpreter: language, queue, transfer, voicemail, sms, survey', () =>
     const t = late.send({ type: 'queue.timeout' });
     expect(t).toContainEqual({ type: 'LeaveQueue', reason: 'timeout' });
     expect(late.state.path.at(-1)).toBe('late');
+  });
+
+  it('a position announcement stops the hold music, says position and wait, then the music resumes', () => {
+    const f = flow('q', { q: { type: 'queue', queue: 'general', mohClass: 'jazz', next: 'bye' }, bye: end });
+    const call = new Call([f]);
+    call.start();
+    call.send({ type: 'queue.joined', position: 3 });
+    const a = call.send({ type: 'queue.announce', position: 3, ewtSeconds: 125 });
+    expect(eventsOf(a, 'queue.position_announced')).toEqual([{ node: 'q', queue: 'general', position: 3, ewtSeconds: 125 }]);
+    expect(a[1]).toEqual({ type: 'StopHold' });
+    // 125 s is said as 3 minutes (rounded up: never promise less than the estimate).
+    expect(plays(a)).toEqual([
+      ['sound:hotline/zh/queue_position', 'number:3', 'sound:hotline/zh/queue_position_end', 'sound:hotline/zh/queue_wait', 'number:3', 'sound:hotline/zh/queue_minutes'],
+    ]);
+    // A second announcement while the first plays is dropped, not queued behind it.
+    expect(call.send({ type: 'queue.announce', position: 2, ewtSeconds: null })).toEqual([]);
+    expect(call.send({ type: 'playback.finished', playbackId: announcement(call) })).toEqual([{ type: 'StartHold', mohClass: 'jazz' }]);
+    expect(call.state.phase).toEqual({ kind: 'queued' });
+    // No estimate (nobody staffs the queue): only the position.
+    expect(plays(call.send({ type: 'queue.announce', position: 2, ewtSeconds: null }))).toEqual([
+      ['sound:hotline/zh/queue_position', 'number:2', 'sound:hotline/zh/queue_position_end'],
+    ]);
+    // Answered mid-announcement: the announcement is cut off.
+    const con = call.send({ type: 'queue.connected', agentId: 'agent1001' });
+    expect(con.find((c) => c.type === 'StopPlayback')).toBeDefined();
+    expect(call.state.phase).toEqual({ kind: 'connected', agentId: 'agent1001' });
+  });
+
+  it('the callback key turns the wait into a callback request: confirmation, then the call ends', () => {
+    const nodes = { q: { type: 'queue', queue: 'general', next: 'bye', exitKey: '2', onExit: 'vm', callbackKey: '1' }, vm: end, bye: end };
+    const call = new Call([flow('q', nodes)]);
+    call.start();
+    expect(call.key('1')).toContainEqual({ type: 'RequestCallback' });
+    expect(call.state.phase).toEqual({ kind: 'callback' });
+    const ok = call.send({ type: 'queue.callback', ok: true });
+    expect(eventsOf(ok, 'callback.requested')).toEqual([{ node: 'q', queue: 'general' }]);
+    expect(eventsOf(ok, 'queue.left')).toEqual([{ node: 'q', queue: 'general', reason: 'callback' }]);
+    expect(ok).toContainEqual({ type: 'StopHold' });
+    expect(plays(ok)).toEqual([['sound:hotline/zh/callback_confirmed']]);
+    const done = call.finish();
+    expect(done).toContainEqual({ type: 'Hangup' });
+    expect(done).not.toContainEqual(expect.objectContaining({ type: 'LeaveQueue' }));
+    expect(eventsOf(done, 'call.ended')).toEqual([{ cause: 'callback_requested', node: 'q', flow: 'q', version: 1 }]);
+  });
+
+  it('a refused callback request keeps the caller waiting, with an apology between the music', () => {
+    const nodes = { q: { type: 'queue', queue: 'general', next: 'bye', callbackKey: '1' }, bye: end };
+    const call = new Call([flow('q', nodes)]);
+    call.start();
+    call.key('1');
+    const no = call.send({ type: 'queue.callback', ok: false, reason: 'no number to call back' });
+    expect(eventsOf(no, 'callback.refused')).toEqual([{ node: 'q', queue: 'general', reason: 'no number to call back' }]);
+    expect(plays(no)).toEqual([['sound:hotline/zh/callback_unavailable']]);
+    expect(call.send({ type: 'playback.finished', playbackId: announcement(call) })).toEqual([{ type: 'StartHold', mohClass: 'default' }]);
+    expect(call.state.phase).toEqual({ kind: 'queued' });
+    // Still queued: the agent can be connected.
+    call.send({ type: 'queue.connected', agentId: 'agent1002' });
+    expect(call.state.phase).toEqual({ kind: 'connected', agentId: 'agent1002' });
   });
 
   it('transfer plays its prompts, then transfers to the filled number without hanging up', () => {

@@ -62,6 +62,9 @@ const EVENTS = [
   'language.changed',
   'http.completed',
   'queue.requested',
+  'queue.position_announced',
+  'callback.requested',
+  'callback.refused',
   'call.transferred',
   'voicemail.recorded',
   'sms.requested',
@@ -102,12 +105,15 @@ const FlowCommandSchema = z.discriminatedUnion('type', [
     mohClass: z.string().min(1),
   }),
   z.strictObject({ type: z.literal('LeaveQueue'), reason: z.enum(['exit', 'timeout']) }),
+  z.strictObject({ type: z.literal('StartHold'), mohClass: z.string().min(1) }),
+  z.strictObject({ type: z.literal('StopHold') }),
+  z.strictObject({ type: z.literal('RequestCallback') }),
   z.strictObject({ type: z.literal('Hangup') }),
   z.strictObject({ type: z.literal('RecordEvent'), event: z.enum(EVENTS), data: z.record(z.string(), z.unknown()) }),
 ]);
 
 const KEYS = [...'0123456789*#'];
-const COMMANDS: FlowCommand['type'][] = ['Answer', 'PlayPrompt', 'StopPlayback', 'StartTimer', 'CancelTimer', 'HttpRequest', 'RecordMessage', 'SendSms', 'Transfer', 'Enqueue', 'LeaveQueue', 'Hangup', 'RecordEvent'];
+const COMMANDS: FlowCommand['type'][] = ['Answer', 'PlayPrompt', 'StopPlayback', 'StartTimer', 'CancelTimer', 'HttpRequest', 'RecordMessage', 'SendSms', 'Transfer', 'Enqueue', 'LeaveQueue', 'StartHold', 'StopHold', 'RequestCallback', 'Hangup', 'RecordEvent'];
 /** What routing may answer a queued caller, in any order, also when not asked. */
 const QUEUE_INPUTS = (rng: Rng): FlowInput =>
   rng.pick<FlowInput>([
@@ -116,6 +122,8 @@ const QUEUE_INPUTS = (rng: Rng): FlowInput =>
     { type: 'queue.connected', agentId: `agent${rng.int(5)}` },
     { type: 'queue.agent_left' },
     { type: 'queue.timeout' },
+    { type: 'queue.announce', position: 1 + rng.int(20), ewtSeconds: rng.chance(0.5) ? null : rng.int(1_800) },
+    { type: 'queue.callback', ok: rng.chance(0.5), reason: 'refused' },
   ]);
 
 /** A CRM answer: always a numeric balance (see the known issue below), anything else random. */
@@ -167,7 +175,10 @@ class World {
       case 'recording':
         return { type: 'recording.finished', name: p.name, ok: rng.chance(0.9), seconds: rng.int(61) };
       case 'queued':
+        if (p.announcement && rng.chance(0.5)) return { type: 'playback.finished', playbackId: p.announcement };
         return rng.pick<FlowInput>([{ type: 'queue.joined', position: 1 }, { type: 'queue.unavailable', reason: 'no agents' }, { type: 'queue.connected', agentId: 'agent1' }, { type: 'queue.timeout' }]);
+      case 'callback':
+        return rng.chance(0.5) ? { type: 'queue.callback', ok: true } : { type: 'queue.callback', ok: false, reason: 'refused' };
       case 'connected':
         return { type: 'queue.agent_left' };
       default:

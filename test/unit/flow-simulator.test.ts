@@ -212,7 +212,8 @@ describe('script parsing', () => {
   });
 });
 
-describe('hotline flows CLI', () => {
+// Each test spawns the CLI (a Node start-up, ~0.3 s idle): generous limits so a loaded machine does not fail them.
+describe('hotline flows CLI', { timeout: 30_000 }, () => {
   // No ARI_PASSWORD or other configuration: the flows tools must not need it.
   const env: Record<string, string | undefined> = { ...process.env };
   delete env.ARI_PASSWORD;

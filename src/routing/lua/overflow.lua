@@ -1,0 +1,26 @@
+-- overflow: ARGV[2] callId, [3] action ('relax-skills' | 'move'), [4] target queue (move).
+-- A waiting call drops its extra skills, or moves to another queue; either way it keeps its
+-- enqueue time, so it keeps its seniority. A call that is not waiting (ringing, answered,
+-- gone) is left alone. Returns { applied, queue, position }.
+local call_id, action, target = ARGV[2], ARGV[3], ARGV[4]
+local ck = B .. 'c:' .. call_id
+local v = redis.call('HMGET', ck, 'status', 'queue', 'extras', 'member', 'priority', 'enq')
+if v[1] ~= 'waiting' then
+  return cjson.encode({ applied = false, queue = v[2] or '', position = -1 })
+end
+local queue, extras = v[2], v[3]
+if action == 'move' then
+  if redis.call('EXISTS', B .. 'q:' .. target) == 0 then
+    return fail('UNKNOWN_QUEUE', 'no queue ' .. target)
+  end
+  queue = target
+elseif action == 'relax-skills' then
+  if extras == '' then return cjson.encode({ applied = false, queue = queue, position = redis.call('ZRANK', B .. 'wq:' .. queue, v[4]) + 1 }) end
+  extras = ''
+else
+  return fail('INVALID_INPUT', 'unknown overflow action ' .. action)
+end
+remove_waiting(v[2], v[3], v[4])
+redis.call('HSET', ck, 'queue', queue, 'extras', extras)
+local position = add_waiting(call_id, queue, extras, tonumber(v[5]), tonumber(v[6]))
+return cjson.encode({ applied = true, queue = queue, position = position })
