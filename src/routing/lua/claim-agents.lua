@@ -1,11 +1,22 @@
 -- Candidate agents for claim (prepended to claim.lua): which classes of calls a queue's
 -- available agents could serve, and those agents in strategy order, read lazily. `taken`
 -- holds the agents claim has already given a call in this run.
+--
+-- On this kind of machine a redis.call costs about as much as a hundred Lua table operations,
+-- so everything here is shaped to make fewer of them: an agent's fields are read once per run
+-- (agent_info), the extra-skill set once per run (xs_set), and with few agents available the
+-- queue candidates are computed from those agents' own eligibility instead of read from every
+-- queue's index.
 
 -- A queue with at most SMALL available agents has them all read at once, with their skills;
 -- a larger one is read in score order, a chunk at a time.
 local SMALL = 32
+-- With at most this many agents available in all, they are read first and each queue's
+-- candidates come from their eligibility lists (scored with the same agent_score as the index).
+local FEW = 16
 local taken = {}
+-- Available agents in all, set first thing by claim.lua.
+local total_avail = 0
 
 -- Byte order, as Redis orders equal scores (Lua's < follows the server's locale).
 local function id_less(a, b)
@@ -17,39 +28,59 @@ local function id_less(a, b)
   return #a < #b
 end
 
-local skills_of = {}
-local function agent_skills(id)
-  local t = skills_of[id]
+local function by_score(a, b)
+  if a.score ~= b.score then return a.score < b.score end
+  return id_less(a.id, b.id)
+end
+
+-- What claim needs of an agent, read once: skills (parsed on first use), eligibility, endpoint
+-- and the two strategy inputs.
+local info_of = {}
+local function agent_info(id)
+  local t = info_of[id]
   if not t then
-    t = skill_map(redis.call('HGET', B .. 'a:' .. id, 'sk'))
-    skills_of[id] = t
+    local v = redis.call('HMGET', B .. 'a:' .. id, 'sk', 'elig', 'endpoint', 'lastEnd', 'calls')
+    t = { id = id, sk = v[1] or '', elig = v[2] or '', endpoint = v[3] or '', lastEnd = tonumber(v[4]) or 0, calls = tonumber(v[5]) or 0 }
+    info_of[id] = t
   end
   return t
+end
+
+local function agent_skills(id)
+  local t = agent_info(id)
+  if not t.skills then t.skills = skill_map(t.sk) end
+  return t.skills
+end
+
+-- Skills that calls have asked for as extras (the set `xs`), read once.
+local xs_cache
+local function xs_set()
+  if not xs_cache then
+    xs_cache = {}
+    for _, s in ipairs(redis.call('SMEMBERS', B .. 'xs')) do xs_cache[s] = true end
+  end
+  return xs_cache
 end
 
 -- The agent's skills that calls have asked for as extras, in byte order.
-local xs_of = {}
 local function agent_xs(id)
-  local t = xs_of[id]
-  if not t then
-    t = {}
-    local args = { 'SMISMEMBER', B .. 'xs' }
-    for skill in pairs(agent_skills(id)) do args[#args + 1] = skill end
-    if #args > 2 then
-      local is = redis.call(unpack(args))
-      for i = 3, #args do
-        if is[i - 2] == 1 then t[#t + 1] = args[i] end
-      end
+  local t = agent_info(id)
+  if not t.xs then
+    local xs, list = xs_set(), {}
+    for skill in pairs(agent_skills(id)) do
+      if xs[skill] then list[#list + 1] = skill end
     end
-    table.sort(t, id_less)
-    xs_of[id] = t
+    table.sort(list, id_less)
+    t.xs = list
   end
-  return t
+  return t.xs
 end
 
 -- The classes a small queue's agents could serve: every combination of the extra skills they
--- hold (calls store theirs sorted the same way), checked in one SMISMEMBER; nil when the
--- agents hold too many extra skills for that and all classes must be listed.
+-- hold (calls store theirs sorted the same way). With one such skill at most, the two
+-- candidates are returned unchecked (reading a missing class's head costs no more than the
+-- check); up to four are checked in one SMISMEMBER; nil when the agents hold more and all
+-- classes must be listed.
 local function servable_classes(q, cands)
   local seen, list = {}, {}
   for _, cand in ipairs(cands) do
@@ -60,6 +91,8 @@ local function servable_classes(q, cands)
       end
     end
   end
+  if #list == 0 then return { '' } end
+  if #list == 1 then return { '', list[1] } end
   if #list > 4 then return nil end
   table.sort(list, id_less)
   local subsets = { 'SMISMEMBER', B .. 'qc:' .. q, '' }
@@ -88,6 +121,29 @@ local function skill_avail(s)
   return n
 end
 
+-- With FEW agents or fewer available: queue -> candidates { id, score } in index order, for the
+-- queues in `wanted`, from the agents' eligibility lists. Same scores as index_agent wrote.
+local function few_candidates(ids, wanted)
+  local by_queue = {}
+  for _, id in ipairs(ids) do
+    local a = agent_info(id)
+    for q, code, sum in string.gmatch(a.elig, ELIG) do
+      if wanted[q] then
+        local list = by_queue[q]
+        if not list then
+          list = {}
+          by_queue[q] = list
+        end
+        list[#list + 1] = { id = id, score = agent_score(code, a.lastEnd, a.calls, tonumber(sum)) }
+      end
+    end
+  end
+  for _, list in pairs(by_queue) do
+    if #list > 1 then table.sort(list, by_score) end
+  end
+  return by_queue
+end
+
 -- Candidates of a small queue for one class, best first. most-skilled adds the proficiency
 -- on the call's extra skills to the queue-skill sum already in the score.
 local function small_candidates(qi, ex)
@@ -110,12 +166,7 @@ local function small_candidates(qi, ex)
       list[#list + 1] = { id = c.id, score = score }
     end
   end
-  if qi.strategy == 'most-skilled' then
-    table.sort(list, function(a, b)
-      if a.score ~= b.score then return a.score < b.score end
-      return id_less(a.id, b.id)
-    end)
-  end
+  if qi.strategy == 'most-skilled' then table.sort(list, by_score) end
   local ids = {}
   for i, c in ipairs(list) do ids[i] = c.id end
   return ids
@@ -130,15 +181,17 @@ local function has_extras(id, extras)
 end
 
 -- Next candidates of a large queue's class: one ZINTER with the skill indexes when an extra
--- skill is rare or every candidate must be seen (most-skilled, ring-all), otherwise the
--- queue's index in growing chunks, filtered by skills.
+-- skill is held by at most a quarter of the available agents (Redis intersects in C far
+-- faster than Lua filters a scan) or every candidate must be seen (most-skilled, ring-all),
+-- otherwise the queue's index in growing chunks, filtered by skills.
 local function fetch(c)
   local q = c.q
   local aq = B .. 'aq:' .. q.name
   if #c.extras > 0 and c.off == nil then
     local inter = q.strategy == 'most-skilled' or q.strategy == 'ring-all'
     for _, s in ipairs(c.extras) do
-      if skill_avail(s) <= 4 * SMALL then inter = true end
+      local n = skill_avail(s)
+      if n <= 4 * SMALL or 4 * n <= total_avail then inter = true end
     end
     if inter then
       local args = { 'ZINTER', 1 + #c.extras, aq }

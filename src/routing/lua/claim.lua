@@ -4,35 +4,53 @@
 -- Calls with identical requirements (same queue, same extra skills) form a class, kept in
 -- service order in one sorted set: if a class's head finds no agent, none of its calls can,
 -- and the whole class is dropped. A heap over the class heads gives, each round, the call
--- with the highest effective priority (then the earliest enqueue time); it gets the best
--- agent by its queue's strategy (every matching agent in ring-all). Only queues in `ready`
--- are looked at. Matching only reads; the writes come after it, so offsets into the sorted
--- sets stay valid while matching.
+-- with the highest effective priority (then the earliest enqueue time, then the call id); it
+-- gets the best agent by its queue's strategy (every matching agent in ring-all). Only queues
+-- in `ready` are looked at. Matching only reads; the writes come after it, grouped by key (one
+-- ZREM per index for all the agents or calls leaving it), so offsets into the sorted sets stay
+-- valid while matching and a run that pairs many agents pays one call per key, not per pair.
 local now = tonumber(ARGV[2])
 local max_calls = tonumber(ARGV[3])
-local total_avail = redis.call('SCARD', B .. 'avail')
+total_avail = redis.call('SCARD', B .. 'avail')
 if total_avail == 0 then return {} end
 local ready = redis.call('SMEMBERS', B .. 'ready')
 if #ready == 0 then return {} end
+
+-- With fewer agents available than queues to look at, read the agents (one HMGET each) rather
+-- than every ready queue's index (one ZRANGE each).
+local few
+if total_avail <= FEW and total_avail < #ready then
+  local wanted = {}
+  for _, q in ipairs(ready) do wanted[q] = true end
+  few = few_candidates(redis.call('SMEMBERS', B .. 'avail'), wanted)
+end
 
 local classes = {}
 local confs = redis.call('HMGET', B .. 'qconf', unpack(ready))
 for qn, q in ipairs(ready) do
   local strategy, aging, ring = string.match(confs[qn] or '', '^([^,]+),([^,]+),([^,]+)$')
-  local r = {}
-  if strategy then r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES') end
-  local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring, small = #r <= 2 * SMALL }
+  local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring }
   local extras_list = {}
-  if #r > 0 then
-    if qi.small then
-      qi.cands, qi.cand_ids = {}, {}
-      for i = 1, #r, 2 do
-        qi.cands[#qi.cands + 1] = { id = r[i], score = tonumber(r[i + 1]) }
-        qi.cand_ids[#qi.cand_ids + 1] = r[i]
+  if strategy then
+    if few then
+      qi.small = true
+      qi.cands = few[q] or {}
+    else
+      local r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES')
+      qi.small = #r <= 2 * SMALL
+      if qi.small then
+        qi.cands = {}
+        for i = 1, #r, 2 do qi.cands[#qi.cands + 1] = { id = r[i], score = tonumber(r[i + 1]) } end
+      elseif #r > 0 then
+        extras_list = nil
       end
-      extras_list = servable_classes(q, qi.cands)
     end
-    if not qi.small or not extras_list then extras_list = redis.call('SMEMBERS', B .. 'qc:' .. q) end
+    if qi.small then
+      qi.cand_ids = {}
+      for i, c in ipairs(qi.cands) do qi.cand_ids[i] = c.id end
+      if #qi.cands > 0 then extras_list = servable_classes(q, qi.cands) end
+    end
+    if not extras_list then extras_list = redis.call('SMEMBERS', B .. 'qc:' .. q) end
   end
   -- No class that an available agent could serve: a new agent or call puts the queue back.
   if #extras_list == 0 then
@@ -67,7 +85,7 @@ for qn, q in ipairs(ready) do
         end
       end
       if possible then
-        local c = { q = qi, extras = ex, extras_str = extras, key = B .. 'wc:' .. q .. '|' .. extras, pos = 0 }
+        local c = { q = qi, extras = ex, extras_str = extras, key = B .. 'wc:' .. q .. '|' .. extras, pos = 0, hn = 2 }
         if qi.small then
           c.buf = small_candidates(qi, ex)
           c.bi = 1
@@ -81,12 +99,28 @@ for qn, q in ipairs(ready) do
   end
 end
 
+-- The class's calls from c.pos on are read ahead a few at a time (two at first, so that one
+-- read also tells whether the class has calls left after its head).
 local function load_head(c)
-  local r = redis.call('ZRANGE', c.key, c.pos, c.pos, 'WITHSCORES')
-  if #r == 0 then return false end
-  local score = tonumber(r[2])
-  c.head = r[1]
-  c.enq = tonumber(string.sub(r[1], 1, 16))
+  local hb = c.hbuf
+  if not hb or c.hi > #hb then
+    if c.hend then
+      c.head = nil
+      return false
+    end
+    hb = redis.call('ZRANGE', c.key, c.pos, c.pos + c.hn - 1, 'WITHSCORES')
+    if #hb < 2 * c.hn then c.hend = true end
+    c.hn = math.min(c.hn * 4, 64)
+    c.hbuf, c.hi = hb, 1
+    if #hb == 0 then
+      c.head = nil
+      return false
+    end
+  end
+  local member, score = hb[c.hi], tonumber(hb[c.hi + 1])
+  c.hi = c.hi + 2
+  c.head = member
+  c.enq = tonumber(string.sub(member, 1, 16))
   if c.q.aging > 0 then c.eff = c.q.aging * (now - score) / 60000 else c.eff = -score end
   return true
 end
@@ -96,7 +130,8 @@ local heap = {}
 local function better(a, b)
   if a.eff > b.eff + 1e-9 then return true end
   if a.eff < b.eff - 1e-9 then return false end
-  return a.enq < b.enq
+  if a.enq ~= b.enq then return a.enq < b.enq end
+  return id_less(a.head, b.head)
 end
 local function push(c)
   local i = #heap + 1
@@ -149,6 +184,7 @@ while #heap > 0 and ntaken < total_avail do
     offers[#offers + 1] = { c = best, member = best.head, agents = agents }
     best.head = nil
     best.pos = best.pos + 1
+    best.offered = true
     if max_calls > 0 and #offers >= max_calls then
       limited = true
       break
@@ -157,26 +193,63 @@ while #heap > 0 and ntaken < total_avail do
   end
 end
 
+-- Writes. Members and agents leaving each index are gathered and removed with one call per key.
+local function add_to(groups, key, member)
+  local g = groups[key]
+  if not g then
+    g = {}
+    groups[key] = g
+  end
+  g[#g + 1] = member
+end
+local function remove_all(cmd, groups)
+  for key, members in pairs(groups) do
+    for i = 1, #members, 1000 do
+      redis.call(cmd, key, unpack(members, i, math.min(i + 999, #members)))
+    end
+  end
+end
+
+local zrem, srem = {}, {}
 local out = {}
 for _, o in ipairs(offers) do
   local q = o.c.q
   local call_id = string.sub(o.member, 17)
   local ck = B .. 'c:' .. call_id
-  -- A class whose next head was read still has calls after this run's offers.
-  remove_waiting(q.name, o.c.extras_str, o.member, o.c.head ~= nil)
+  add_to(zrem, B .. 'wq:' .. q.name, o.member)
+  add_to(zrem, o.c.key, o.member)
   redis.call('HSET', ck, 'status', 'offered', 'ringing', table.concat(o.agents, ','))
   local owner = redis.call('HGET', ck, 'owner')
   for _, id in ipairs(o.agents) do
-    -- Every offered agent came from the availability indexes, so it is available.
-    local v = redis.call('HMGET', B .. 'a:' .. id, 'sk', 'elig', 'endpoint')
-    local a = { id = id, state = 'available', sk = v[1] or '', elig = v[2] or '', endpoint = v[3] or '' }
-    set_state(a, 'ringing', '', call_id, q.name, now)
+    -- Every offered agent came from the availability indexes, so it is available: it leaves
+    -- them all (what deindex_agent does for one agent) and rings (what set_state writes).
+    local a = agent_info(id)
+    add_to(srem, B .. 'avail', id)
+    for _, skill in ipairs(agent_xs(id)) do add_to(zrem, B .. 'as:' .. skill, id) end
+    for qn in string.gmatch(a.elig, ELIG) do add_to(zrem, B .. 'aq:' .. qn, id) end
+    redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now)
     out[#out + 1] = call_id
     out[#out + 1] = id
     out[#out + 1] = q.name
     out[#out + 1] = a.endpoint
     out[#out + 1] = owner
     out[#out + 1] = q.ring
+  end
+end
+remove_all('ZREM', zrem)
+remove_all('SREM', srem)
+-- A class that gave calls is empty when its read-ahead reached its end and used it all.
+for _, c in ipairs(classes) do
+  if c.offered then
+    local empty
+    if c.head ~= nil or c.hi <= #c.hbuf then
+      empty = false
+    elseif c.hend then
+      empty = true
+    else
+      empty = redis.call('ZCARD', c.key) == 0
+    end
+    if empty then redis.call('SREM', B .. 'qc:' .. c.q.name, c.extras_str) end
   end
 end
 -- Unless the limit stopped it, this run showed that no queue has a match left; from now on
