@@ -9,11 +9,11 @@ end
 local wrap = tonumber(redis.call('HGET', B .. 'q:' .. a.queue, 'wrap')) or 0
 a.calls = a.calls + 1
 a.lastEnd = now
-redis.call('HSET', B .. 'a:' .. agent_id, 'calls', a.calls, 'lastEnd', now)
+local counted = { 'calls', a.calls, 'lastEnd', now }
 local change
 if wrap > 0 then
-  change = set_state(a, 'wrap_up', '', a.call, a.queue, now)
+  change = set_state(a, 'wrap_up', '', a.call, a.queue, now, counted)
 else
-  change = set_state(a, 'available', '', '', '', now)
+  change = set_state(a, 'available', '', '', '', now, counted)
 end
 return cjson.encode({ wrapUpSeconds = wrap, changes = { change } })

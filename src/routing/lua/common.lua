@@ -109,26 +109,37 @@ local function load_agent(id)
 end
 
 -- The only writer of an agent's state: keeps the availability indexes in step with it and
--- returns the change for the agent.state_changed event.
-local function set_state(a, to, reason, call, queue, now)
+-- returns the change for the agent.state_changed event. `extra`: more field, value pairs for
+-- the same HSET (one call instead of two).
+local function set_state(a, to, reason, call, queue, now, extra)
   local from = a.state
   if from == 'available' and to ~= 'available' then deindex_agent(a) end
-  redis.call('HSET', B .. 'a:' .. a.id, 'state', to, 'reason', reason, 'call', call, 'queue', queue, 'since', now)
+  local args = { 'HSET', B .. 'a:' .. a.id, 'state', to, 'reason', reason, 'call', call, 'queue', queue, 'since', now }
+  if extra then
+    for _, v in ipairs(extra) do args[#args + 1] = v end
+  end
+  redis.call(unpack(args))
   a.state = to
   if to == 'available' and from ~= 'available' then index_agent(a) end
   return { agentId = a.id, from = from, to = to, reason = reason, at = now }
 end
 
 -- Puts a call (back) in its queue's order and class, and tells claim to look at the queue.
-local function add_waiting(call_id, queue, extras, priority, enq)
-  local aging = tonumber(redis.call('HGET', B .. 'q:' .. queue, 'aging')) or 0
+-- `aging`: the queue's, when the caller has read it already; `extra`: more field, value pairs
+-- for the call's HSET.
+local function add_waiting(call_id, queue, extras, priority, enq, aging, extra)
+  if aging == nil then aging = tonumber(redis.call('HGET', B .. 'q:' .. queue, 'aging')) or 0 end
   local member = waiting_member(enq, call_id)
   local score = waiting_score(aging, priority, enq)
   redis.call('ZADD', B .. 'wq:' .. queue, score, member)
   redis.call('ZADD', B .. 'wc:' .. queue .. '|' .. extras, score, member)
   redis.call('SADD', B .. 'qc:' .. queue, extras)
   if redis.call('ZCARD', B .. 'aq:' .. queue) > 0 then redis.call('SADD', B .. 'ready', queue) end
-  redis.call('HSET', B .. 'c:' .. call_id, 'status', 'waiting', 'ringing', '', 'member', member)
+  local args = { 'HSET', B .. 'c:' .. call_id, 'status', 'waiting', 'ringing', '', 'member', member }
+  if extra then
+    for _, v in ipairs(extra) do args[#args + 1] = v end
+  end
+  redis.call(unpack(args))
   return redis.call('ZRANK', B .. 'wq:' .. queue, member) + 1
 end
 

@@ -2,7 +2,9 @@
 -- [6] enqueuedAt (ms), [7] owner. Returns { position }.
 local call_id, queue, extras = ARGV[2], ARGV[3], ARGV[4]
 local priority, enq, owner = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-if redis.call('EXISTS', B .. 'q:' .. queue) == 0 then
+-- Every configured queue has `aging`, so reading it also tells whether the queue exists.
+local aging = redis.call('HGET', B .. 'q:' .. queue, 'aging')
+if not aging then
   return fail('UNKNOWN_QUEUE', 'no queue ' .. queue)
 end
 local ck = B .. 'c:' .. call_id
@@ -18,5 +20,5 @@ for _, s in ipairs(split(extras)) do
     end
   end
 end
-redis.call('HSET', ck, 'queue', queue, 'extras', extras, 'priority', priority, 'enq', enq, 'owner', owner)
-return cjson.encode({ position = add_waiting(call_id, queue, extras, priority, enq) })
+local fields = { 'queue', queue, 'extras', extras, 'priority', priority, 'enq', enq, 'owner', owner }
+return cjson.encode({ position = add_waiting(call_id, queue, extras, priority, enq, tonumber(aging), fields) })
