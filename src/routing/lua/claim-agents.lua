@@ -15,7 +15,8 @@ local SMALL = 32
 -- candidates come from their eligibility lists (scored with the same agent_score as the index).
 local FEW = 16
 local taken = {}
--- Available agents in all, set first thing by claim.lua.
+-- Set first thing by claim.lua: the time of the run and the available agents in all.
+local now = 0
 local total_avail = 0
 
 -- Byte order, as Redis orders equal scores (Lua's < follows the server's locale).
@@ -74,41 +75,6 @@ local function agent_xs(id)
     t.xs = list
   end
   return t.xs
-end
-
--- The classes a small queue's agents could serve: every combination of the extra skills they
--- hold (calls store theirs sorted the same way). With one such skill at most, the two
--- candidates are returned unchecked (reading a missing class's head costs no more than the
--- check); up to four are checked in one SMISMEMBER; nil when the agents hold more and all
--- classes must be listed.
-local function servable_classes(q, cands)
-  local seen, list = {}, {}
-  for _, cand in ipairs(cands) do
-    for _, s in ipairs(agent_xs(cand.id)) do
-      if not seen[s] then
-        seen[s] = true
-        list[#list + 1] = s
-      end
-    end
-  end
-  if #list == 0 then return { '' } end
-  if #list == 1 then return { '', list[1] } end
-  if #list > 4 then return nil end
-  table.sort(list, id_less)
-  local subsets = { 'SMISMEMBER', B .. 'qc:' .. q, '' }
-  for mask = 1, 2 ^ #list - 1 do
-    local parts = {}
-    for i = 1, #list do
-      if math.floor(mask / 2 ^ (i - 1)) % 2 == 1 then parts[#parts + 1] = list[i] end
-    end
-    subsets[#subsets + 1] = table.concat(parts, ',')
-  end
-  local is = redis.call(unpack(subsets))
-  local out = {}
-  for i = 3, #subsets do
-    if is[i - 2] == 1 then out[#out + 1] = subsets[i] end
-  end
-  return out
 end
 
 local skill_count = {}
@@ -224,7 +190,33 @@ local function fetch(c)
   c.bi = 1
 end
 
+-- A class's effective priority from its head's waiting score (higher is served first).
+local function effective(q, score)
+  if q.aging > 0 then return q.aging * (now - score) / 60000 end
+  return -score
+end
+
+-- A small queue's class gets its candidate list when first needed.
+local function small_buffer(c)
+  if c.buf == nil and c.q.small then
+    c.buf = small_candidates(c.q, c.extras)
+    c.bi = 1
+    c.done = true
+  end
+end
+
+-- Whether a small queue's class has a candidate not yet taken (skips the taken ones for good).
+local function has_candidate(c)
+  small_buffer(c)
+  while c.bi <= #c.buf do
+    if not taken[c.buf[c.bi]] then return true end
+    c.bi = c.bi + 1
+  end
+  return false
+end
+
 local function next_agent(c)
+  small_buffer(c)
   while true do
     if c.buf == nil or c.bi > #c.buf then
       if c.done then return nil end

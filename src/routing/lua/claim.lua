@@ -9,7 +9,7 @@
 -- in `ready` are looked at. Matching only reads; the writes come after it, grouped by key (one
 -- ZREM per index for all the agents or calls leaving it), so offsets into the sorted sets stay
 -- valid while matching and a run that pairs many agents pays one call per key, not per pair.
-local now = tonumber(ARGV[2])
+now = tonumber(ARGV[2])
 local max_calls = tonumber(ARGV[3])
 total_avail = redis.call('SCARD', B .. 'avail')
 if total_avail == 0 then return {} end
@@ -26,11 +26,12 @@ if total_avail <= FEW and total_avail < #ready then
 end
 
 local classes = {}
-local confs = redis.call('HMGET', B .. 'qconf', unpack(ready))
+local confs = redis.call('HMGET', B .. 'qconf', '#qh', unpack(ready))
+if not confs[1] then rebuild_class_heads() end
 for qn, q in ipairs(ready) do
-  local strategy, aging, ring = string.match(confs[qn] or '', '^([^,]+),([^,]+),([^,]+)$')
+  local strategy, aging, ring = string.match(confs[qn + 1] or '', '^([^,]+),([^,]+),([^,]+)$')
   local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring }
-  local extras_list = {}
+  local heads = {}
   if strategy then
     if few then
       qi.small = true
@@ -41,22 +42,19 @@ for qn, q in ipairs(ready) do
       if qi.small then
         qi.cands = {}
         for i = 1, #r, 2 do qi.cands[#qi.cands + 1] = { id = r[i], score = tonumber(r[i + 1]) } end
-      elseif #r > 0 then
-        extras_list = nil
       end
     end
     if qi.small then
       qi.cand_ids = {}
       for i, c in ipairs(qi.cands) do qi.cand_ids[i] = c.id end
-      if #qi.cands > 0 then extras_list = servable_classes(q, qi.cands) end
     end
-    if not extras_list then extras_list = redis.call('SMEMBERS', B .. 'qc:' .. q) end
+    if not qi.small or #qi.cands > 0 then heads = class_heads(q) end
   end
-  -- No class that an available agent could serve: a new agent or call puts the queue back.
-  if #extras_list == 0 then
+  -- No agent, or no waiting call: a new agent or call puts the queue back.
+  if #heads == 0 then
     redis.call('SREM', B .. 'ready', q)
   else
-    -- Only classes whose extra skills some candidate agent holds are worth a head read.
+    -- Only classes whose extra skills some candidate agent holds are worth a heap entry.
     local union
     local function available(s)
       if not qi.small then return skill_avail(s) > 0 end
@@ -68,7 +66,8 @@ for qn, q in ipairs(ready) do
       end
       return union[s] ~= nil
     end
-    for _, extras in ipairs(extras_list) do
+    for i = 1, #heads, 2 do
+      local extras = heads[i]
       local possible, ex = true, nil
       if extras == '' then
         ex = {}
@@ -85,15 +84,10 @@ for qn, q in ipairs(ready) do
         end
       end
       if possible then
-        local c = { q = qi, extras = ex, extras_str = extras, key = B .. 'wc:' .. q .. '|' .. extras, pos = 0, hn = 2 }
-        if qi.small then
-          c.buf = small_candidates(qi, ex)
-          c.bi = 1
-          c.done = true
-          if #c.buf > 0 then classes[#classes + 1] = c end
-        else
-          classes[#classes + 1] = c
-        end
+        classes[#classes + 1] = {
+          q = qi, extras = ex, extras_str = extras, key = B .. 'wc:' .. q .. '|' .. extras, pos = 0, hn = 2,
+          eff = effective(qi, tonumber(heads[i + 1])),
+        }
       end
     end
   end
@@ -117,19 +111,24 @@ local function load_head(c)
       return false
     end
   end
-  local member, score = hb[c.hi], tonumber(hb[c.hi + 1])
+  c.head, c.score = hb[c.hi], hb[c.hi + 1]
   c.hi = c.hi + 2
-  c.head = member
-  c.enq = tonumber(string.sub(member, 1, 16))
-  if c.q.aging > 0 then c.eff = c.q.aging * (now - score) / 60000 else c.eff = -score end
+  c.enq = tonumber(string.sub(c.head, 1, 16))
+  c.eff = effective(c.q, tonumber(c.score))
+  c.loaded = true
   return true
 end
 
--- Binary heap of classes, best head on top.
+-- Binary heap of classes, best head on top. A class enters with the score qh:<queue> gives
+-- for its head and reads its head only when it reaches the top: a run that makes a few
+-- decisions reads a few heads, not every class's. An entry not read yet goes before a read one
+-- of equal priority, so ties are settled with both heads known.
 local heap = {}
 local function better(a, b)
   if a.eff > b.eff + 1e-9 then return true end
   if a.eff < b.eff - 1e-9 then return false end
+  if not a.loaded then return b.loaded == true end
+  if not b.loaded then return false end
   if a.enq ~= b.enq then return a.enq < b.enq end
   return id_less(a.head, b.head)
 end
@@ -162,15 +161,19 @@ local function pop()
   return top
 end
 
-for _, c in ipairs(classes) do
-  if load_head(c) then push(c) end
-end
+for _, c in ipairs(classes) do push(c) end
 
 local offers = {}
 local ntaken = 0
 local limited = false
 while #heap > 0 and ntaken < total_avail do
   local best = pop()
+  if not best.loaded then
+    -- A small queue's class whose candidates were all taken this run is dropped unread.
+    if not best.q.small or has_candidate(best) then
+      if load_head(best) then push(best) end
+    end
+  else
   local agents = {}
   repeat
     local id = next_agent(best)
@@ -190,6 +193,7 @@ while #heap > 0 and ntaken < total_avail do
       break
     end
     if load_head(best) then push(best) end
+  end
   end
 end
 
@@ -238,19 +242,35 @@ for _, o in ipairs(offers) do
 end
 remove_all('ZREM', zrem)
 remove_all('SREM', srem)
--- A class that gave calls is empty when its read-ahead reached its end and used it all.
+-- Each class that gave calls gets its new head's score in qh:<queue>, known from the read-ahead
+-- (a head read and not offered, or the next read one); a class whose read-ahead reached its end
+-- and was all offered is empty and leaves qc and qh.
+local new_heads, emptied = {}, {}
 for _, c in ipairs(classes) do
   if c.offered then
-    local empty
-    if c.head ~= nil or c.hi <= #c.hbuf then
-      empty = false
-    elseif c.hend then
-      empty = true
-    else
-      empty = redis.call('ZCARD', c.key) == 0
+    local score
+    if c.head ~= nil then
+      score = c.score
+    elseif c.hi <= #c.hbuf then
+      score = c.hbuf[c.hi + 1]
+    elseif not c.hend then
+      score = redis.call('ZRANGE', c.key, 0, 0, 'WITHSCORES')[2]
     end
-    if empty then redis.call('SREM', B .. 'qc:' .. c.q.name, c.extras_str) end
+    local qk = c.q.name
+    if score then
+      local g = new_heads[qk] or { 'ZADD', B .. 'qh:' .. qk }
+      g[#g + 1] = score
+      g[#g + 1] = c.extras_str
+      new_heads[qk] = g
+    else
+      add_to(emptied, qk, c.extras_str)
+    end
   end
+end
+for _, args in pairs(new_heads) do redis.call(unpack(args)) end
+for qk, list in pairs(emptied) do
+  redis.call('SREM', B .. 'qc:' .. qk, unpack(list))
+  redis.call('ZREM', B .. 'qh:' .. qk, unpack(list))
 end
 -- Unless the limit stopped it, this run showed that no queue has a match left; from now on
 -- only a newly available agent or a newly waiting call can make one, and both put their

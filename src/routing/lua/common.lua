@@ -1,13 +1,15 @@
 -- Shared by every routing script (prepended to each). ARGV[1] is the key base,
 -- `${prefix}routing:`. Keys under it:
 --   q:<queue>          hash  strategy, skills, ring, wrap, maxWait, aging
---   qconf              hash  queue -> 'strategy,aging,ringTimeout', what claim reads
+--   qconf              hash  queue -> 'strategy,aging,ringTimeout', what claim reads; '#qh' = 1 once qh is built
 --   queues / agents    set   configured queue names / agent ids
 --   a:<agent>          hash  endpoint, sk, elig, state, reason, lastEnd, calls, call, queue, since
 --   c:<call>           hash  queue, extras, priority, enq, owner, member, status, ringing
 --   wq:<queue>         zset  waiting calls of a queue in service order (position, waiting())
 --   wc:<queue>|<extras> zset the same calls split by class: one class = identical requirements
 --   qc:<queue>         set   extras strings of the classes that have waiting calls
+--   qh:<queue>         zset  the same classes, each scored by its head's waiting score, so
+--                            claim reads every class head of a queue in one call (class_heads)
 --   avail              set   available agents
 --   aq:<queue>         zset  available agents eligible for the queue, scored by its strategy
 --   as:<skill>         zset  available agents with the skill, scored by proficiency, kept
@@ -134,6 +136,8 @@ local function add_waiting(call_id, queue, extras, priority, enq, aging, extra)
   redis.call('ZADD', B .. 'wq:' .. queue, score, member)
   redis.call('ZADD', B .. 'wc:' .. queue .. '|' .. extras, score, member)
   redis.call('SADD', B .. 'qc:' .. queue, extras)
+  -- LT: the class's head score only ever improves by an addition (a new class is added).
+  redis.call('ZADD', B .. 'qh:' .. queue, 'LT', score, extras)
   if redis.call('ZCARD', B .. 'aq:' .. queue) > 0 then redis.call('SADD', B .. 'ready', queue) end
   local args = { 'HSET', B .. 'c:' .. call_id, 'status', 'waiting', 'ringing', '', 'member', member }
   if extra then
@@ -143,12 +147,37 @@ local function add_waiting(call_id, queue, extras, priority, enq, aging, extra)
   return redis.call('ZRANK', B .. 'wq:' .. queue, member) + 1
 end
 
--- `more`: the caller already knows that calls remain in the class.
-local function remove_waiting(queue, extras, member, more)
+-- A class's entry in qh:<queue> after its head may have left: the new head's score, or no
+-- entry (and no qc member) when the class is empty.
+local function refresh_class_head(queue, extras)
+  local head = redis.call('ZRANGE', B .. 'wc:' .. queue .. '|' .. extras, 0, 0, 'WITHSCORES')
+  if #head == 0 then
+    redis.call('SREM', B .. 'qc:' .. queue, extras)
+    redis.call('ZREM', B .. 'qh:' .. queue, extras)
+  else
+    redis.call('ZADD', B .. 'qh:' .. queue, head[2], extras)
+  end
+end
+
+local function remove_waiting(queue, extras, member)
   redis.call('ZREM', B .. 'wq:' .. queue, member)
-  local ck = B .. 'wc:' .. queue .. '|' .. extras
-  redis.call('ZREM', ck, member)
-  if not more and redis.call('ZCARD', ck) == 0 then redis.call('SREM', B .. 'qc:' .. queue, extras) end
+  redis.call('ZREM', B .. 'wc:' .. queue .. '|' .. extras, member)
+  refresh_class_head(queue, extras)
+end
+
+-- Every class of a queue with its head's score, best first: flat extras, score, ...
+local function class_heads(queue)
+  return redis.call('ZRANGE', B .. 'qh:' .. queue, 0, -1, 'WITHSCORES')
+end
+
+-- qh:<queue> rebuilt from the classes of every queue. claim runs it once, when qconf lacks the
+-- field '#qh' (no queue name starts with '#'): data written before the index existed.
+local function rebuild_class_heads()
+  for _, q in ipairs(redis.call('SMEMBERS', B .. 'queues')) do
+    redis.call('DEL', B .. 'qh:' .. q)
+    for _, extras in ipairs(redis.call('SMEMBERS', B .. 'qc:' .. q)) do refresh_class_head(q, extras) end
+  end
+  redis.call('HSET', B .. 'qconf', '#qh', 1)
 end
 
 -- Ringing agents of a call that are still ringing for it go back to available.

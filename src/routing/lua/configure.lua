@@ -39,7 +39,7 @@ for _, a in ipairs(old_agents) do
 end
 for _, q in ipairs(old_queues) do
   if not new_queues[q] then
-    redis.call('DEL', B .. 'q:' .. q, B .. 'aq:' .. q, B .. 'qc:' .. q)
+    redis.call('DEL', B .. 'q:' .. q, B .. 'aq:' .. q, B .. 'qc:' .. q, B .. 'qh:' .. q)
     redis.call('SREM', B .. 'queues', q)
     redis.call('HDEL', B .. 'qconf', q)
   end
@@ -62,6 +62,7 @@ for _, q in ipairs(cfg.queues) do
       redis.call('ZADD', wq, score, member)
       redis.call('ZADD', B .. 'wc:' .. q.name .. '|' .. v[1], score, member)
     end
+    for _, extras in ipairs(redis.call('SMEMBERS', B .. 'qc:' .. q.name)) do refresh_class_head(q.name, extras) end
   end
   if redis.call('ZCARD', B .. 'wq:' .. q.name) > 0 then redis.call('SADD', B .. 'ready', q.name) end
 end
