@@ -65,9 +65,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
 
   const store = new EventStore(pool);
   const flowStore = new FlowStore(pool);
-  const writerOptions = { batchSize: 500, retryBaseMs: 250, retryMaxMs: 5_000 };
-  const writer = new EventWriter(store, log.child({ part: 'event-writer' }), writerOptions);
-  const opsWriter = new EventWriter(new OpsEventStore(pool), log.child({ part: 'ops-event-writer' }), writerOptions);
+  const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
+  const writer = new EventWriter(store, log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
+  const opsWriter = new EventWriter(new OpsEventStore(pool), log.child({ part: 'ops-event-writer' }), { ...writerOptions, name: 'ops_events' });
   let migrated = false;
   let stopping = false;
   const prepareDatabase = async (attempt = 0): Promise<void> => {
@@ -189,7 +189,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       await dispatcher?.drain(config.shutdownDrainMs);
       await telephony.stop();
       const [flushed, opsFlushed] = await Promise.all([writer.drain(config.shutdownDrainMs), opsWriter.drain(config.shutdownDrainMs)]);
-      if (!flushed || !opsFlushed) log.error({ pending: writer.pending, opsPending: opsWriter.pending }, 'shutdown with unwritten events');
+      if (!flushed || !opsFlushed) log.warn({ pending: writer.pending, opsPending: opsWriter.pending }, 'stopping before every event reached Postgres; the rest waits in Redis or the spool');
+      await Promise.all([writer.close(), opsWriter.close()]);
       await demoCrm?.close();
       await smsWorker.close();
       await routingTimers.close();

@@ -58,6 +58,11 @@ const EnvSchema = z.object({
   SHUTDOWN_DRAIN_MS: ms(10_000),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /**
+   * Where events go while Redis is unreachable (fsynced, replayed when it is back). Must be a
+   * persistent disk (not tmpfs): it is the only copy of those events until the replay.
+   */
+  EVENT_SPOOL_DIR: z.string().min(1).default(fileURLToPath(new URL('../../var/event-spool', import.meta.url))),
+  /**
    * This app instance's name: it owns the callers whose channels it holds, and their routing
    * timers are its jobs. Stable across restarts (default: the host name), so a restarted
    * instance picks up its own pending timers.
@@ -92,6 +97,7 @@ export type Config = Readonly<{
   apiTokens: string;
   shutdownDrainMs: number;
   migrateOnStart: boolean;
+  events: { spoolDir: string };
   instanceId: string;
   callbackEndpoint: string;
   timezone: string;
@@ -140,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens: e.API_TOKENS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     migrateOnStart: e.MIGRATE_ON_START,
+    events: { spoolDir: e.EVENT_SPOOL_DIR },
     instanceId: e.INSTANCE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
     callbackEndpoint: e.CALLBACK_ENDPOINT,
     timezone: e.HOTLINE_TIMEZONE,

@@ -1,111 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.ts';
+import { compareStreamIds } from './event-batch.ts';
+import { EventConsumer, type CommitInfo, type ConsumerOptions, type JsonBatchSink } from './event-consumer.ts';
+import { EventOutbox, type OutboxOptions } from './event-outbox.ts';
+import { EventSpool } from './event-spool.ts';
+import { EventStream } from './event-stream.ts';
 
-export interface BatchSink<E> {
-  insertBatch(events: readonly E[]): Promise<number>;
+export type { CommitInfo, JsonBatchSink };
+
+export interface EventWriterOptions extends Partial<OutboxOptions>, Partial<ConsumerOptions> {
+  redisUrl: string;
+  /** The app's Redis key prefix; the stream is `<prefix>events:<name>`. */
+  prefix: string;
+  /** Names the stream and the spool files: the table, e.g. `call_events`. */
+  name: string;
+  spoolDir: string;
+  /** A producer XADD slower than this counts as failed and goes to the spool. */
+  commandTimeoutMs?: number;
+  /** Called after each committed batch (metrics, the bench's lag percentiles). */
+  onCommit?: (info: CommitInfo) => void;
 }
 
-export interface EventWriterOptions {
-  batchSize: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-}
+const DEFAULTS: OutboxOptions & ConsumerOptions & { commandTimeoutMs: number } = {
+  entryMaxEvents: 250,
+  roundMaxEvents: 5_000,
+  connectGraceMs: 3_000,
+  readEntries: 40,
+  blockMs: 2_000,
+  retryBaseMs: 250,
+  retryMaxMs: 5_000,
+  claimIdleMs: 15_000,
+  claimEveryMs: 5_000,
+  commandTimeoutMs: 2_000,
+};
 
 /**
- * Write-behind for events (call events, and ops events such as agent state changes): append() never blocks a call, batches go to Postgres, and a
- * failed batch stays at the head of the buffer and is retried with backoff until Postgres is
- * back. Inserts are idempotent, so a batch that committed but whose reply was lost is safe to
- * send again.
- *
- * Limit: the buffer is in memory, so a crash of this process loses what was not yet written.
- * The durable pipeline (Redis + local spool) in the records issue removes that limit.
+ * Durable write-behind for events (call events, ops events): producers append() without ever
+ * waiting; events go to a Redis stream (or, when Redis is away, to a local fsynced spool that
+ * is replayed later); a consumer group member in this process writes them to Postgres in
+ * batches, idempotently, and acknowledges only after commit. Any number of app instances may
+ * share the stream: each consumes, and a crashed one's pending batches are claimed by the
+ * others (or by its own next start). See event-outbox.ts, event-consumer.ts, event-spool.ts.
  */
 export class EventWriter<E> {
-  private readonly buffer: E[] = [];
-  private flushing = false;
-  private started = false;
-  private failures = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private written = 0;
-  private readonly waiters = new Set<() => void>();
-
-  private readonly sink: BatchSink<E>;
+  private readonly producer: Redis;
+  private readonly stream: EventStream;
+  private readonly spool: EventSpool;
+  private readonly outbox: EventOutbox<E>;
+  private readonly sink: JsonBatchSink;
   private readonly log: Logger;
-  private readonly opts: EventWriterOptions;
+  private readonly opts: typeof DEFAULTS & EventWriterOptions;
+  private consumer: EventConsumer | null = null;
 
-  constructor(sink: BatchSink<E>, log: Logger, opts: EventWriterOptions) {
+  constructor(sink: JsonBatchSink, log: Logger, options: EventWriterOptions) {
+    const opts = { ...DEFAULTS, ...options };
     this.sink = sink;
     this.log = log;
     this.opts = opts;
-  }
-
-  append(event: E): void {
-    this.buffer.push(event);
-    this.kick(0);
-  }
-
-  /** Starts writing (after migrations): events appended before are kept and written then. */
-  start(): void {
-    this.started = true;
-    this.kick(0);
-  }
-
-  get pending(): number {
-    return this.buffer.length;
-  }
-
-  get healthy(): boolean {
-    return this.failures === 0;
-  }
-
-  get totalWritten(): number {
-    return this.written;
-  }
-
-  /** Resolves when everything appended so far is written, or after `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<boolean> {
-    if (this.buffer.length === 0 && !this.flushing) return true;
-    return new Promise<boolean>((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        resolve(this.buffer.length === 0);
-      };
-      const t = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-      this.kick(0);
+    this.stream = new EventStream(opts.prefix, opts.name);
+    this.spool = new EventSpool(opts.spoolDir, opts.name);
+    // Producer connection: fail fast instead of queueing, so a Redis outage sends events to
+    // the spool at once rather than into an unbounded in-memory offline queue.
+    this.producer = new Redis(opts.redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: opts.commandTimeoutMs,
+      retryStrategy: (times) => Math.min(times * 100, 1_000),
     });
+    this.producer.on('error', () => undefined); // state changes are logged by the outbox
+    this.outbox = new EventOutbox({ redis: this.producer, stream: this.stream, spool: this.spool, log }, opts);
   }
 
-  private kick(delayMs: number): void {
-    if (!this.started || this.flushing || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, delayMs);
+  /** Never blocks and never throws: the event is in Redis or the spool within a few milliseconds. */
+  append(event: E): void {
+    this.outbox.push(event);
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.buffer.length > 0) {
-        const batch = this.buffer.slice(0, this.opts.batchSize);
-        await this.sink.insertBatch(batch);
-        this.buffer.splice(0, batch.length);
-        this.written += batch.length;
-        if (this.failures > 0) this.log.info({ afterFailures: this.failures }, 'event writes resumed');
-        this.failures = 0;
-      }
-      for (const w of [...this.waiters]) w();
-    } catch (err) {
-      this.failures += 1;
-      const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(this.failures - 1, 10));
-      if (this.failures === 1 || this.failures % 20 === 0) {
-        this.log.warn({ err: (err as Error).message, pending: this.buffer.length, retryInMs: delay }, 'event write failed; will retry');
-      }
-      this.flushing = false;
-      this.kick(delay);
-      return;
+  /** Starts consuming (after migrations): what was appended before waits in Redis meanwhile. */
+  start(): void {
+    if (this.consumer) return;
+    const consumerRedis = new Redis(this.opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 100, 1_000) });
+    consumerRedis.on('error', () => undefined); // read failures are logged by the consumer
+    this.consumer = new EventConsumer(
+      {
+        redis: consumerRedis,
+        stream: this.stream,
+        sink: this.sink,
+        log: this.log,
+        name: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+        onCommit: this.opts.onCommit,
+      },
+      this.opts,
+    );
+    this.consumer.start();
+  }
+
+  /** Events this process holds that are not in Redis yet (memory, or spooled and not replayed). */
+  get pending(): number {
+    return this.outbox.length + this.spool.pendingEvents;
+  }
+
+  /** False while Postgres writes fail or Redis is unreachable (events are spooled). */
+  get healthy(): boolean {
+    return (this.consumer?.failures ?? 0) === 0 && !this.outbox.spooling;
+  }
+
+  /** Rows this process inserted (re-deliveries that inserted nothing are not counted). */
+  get totalWritten(): number {
+    return this.consumer?.written ?? 0;
+  }
+
+  /** Events this process wrote again that were already in Postgres (re-deliveries, replays). */
+  get duplicatesSkipped(): number {
+    return this.consumer?.duplicates ?? 0;
+  }
+
+  /** Resolves true once every event appended so far is in Redis or fsynced in the spool. */
+  whenDurable(timeoutMs: number): Promise<boolean> {
+    return this.outbox.whenEmpty(timeoutMs);
+  }
+
+  /** Unwritten entries in the stream, from every producer (for metrics and tests). */
+  backlog(): Promise<number> {
+    return this.stream.length(this.producer);
+  }
+
+  /**
+   * Resolves true once everything appended here so far is in Postgres (whoever wrote it), or
+   * false after `timeoutMs`. False loses nothing: the rest waits in Redis or the spool.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    if (!(await this.outbox.whenEmpty(timeoutMs))) return false;
+    for (;;) {
+      if (await this.written()) return true;
+      if (Date.now() >= deadline) return false;
+      if (this.spool.pendingEvents > 0) void this.outbox.replay();
+      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
     }
-    this.flushing = false;
+  }
+
+  /** Flushes memory to Redis or the spool, stops consuming and closes the connections. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    await this.outbox.whenEmpty(timeoutMs);
+    this.outbox.close();
+    await this.consumer?.stop();
+    await this.spool.close();
+    this.producer.disconnect();
+  }
+
+  private async written(): Promise<boolean> {
+    if (this.outbox.length > 0 || this.spool.pendingEvents > 0) return false;
+    const last = this.outbox.lastAddedId;
+    if (last === null) return true;
+    try {
+      const oldest = await this.stream.oldest(this.producer);
+      return oldest === null || compareStreamIds(oldest, last) > 0;
+    } catch {
+      return false;
+    }
   }
 }

@@ -10,12 +10,17 @@ export class OpsEventStore {
   }
 
   async insertBatch(events: readonly OpsEvent[]): Promise<number> {
-    if (events.length === 0) return 0;
+    return events.length ? this.insertJson(JSON.stringify(events)) : 0;
+  }
+
+  /** Inserts a JSON array of ops events as one statement (see EventStore.insertJson). */
+  async insertJson(events: string): Promise<number> {
     const res = await this.pool.query(
       `INSERT INTO ops_events (id, type, at, subject, data)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::jsonb[])
+       SELECT id, type, at, subject, coalesce(data, '{}'::jsonb)
+         FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, type text, at timestamptz, subject text, data jsonb)
        ON CONFLICT (id) DO NOTHING`,
-      [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.at), events.map((e) => e.subject), events.map((e) => JSON.stringify(e.data))],
+      [events],
     );
     return res.rowCount ?? 0;
   }

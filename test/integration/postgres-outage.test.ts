@@ -1,15 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { startHotline } from '../../src/main.ts';
-import type { CallEvent } from '../../src/domain/call-event.ts';
 import { createPool } from '../../src/records/db.ts';
-import { EventStore } from '../../src/records/event-store.ts';
-import { EventWriter } from '../../src/records/event-writer.ts';
+import { migrate } from '../../src/records/migrate.ts';
 import { waitFor } from '../e2e/helpers/hotline-process.ts';
+import { callEvents, callEventWriter, isolatedPipeline, rowsOf } from './helpers/events.ts';
 import { TcpProxy } from './helpers/tcp-proxy.ts';
 
 const dbUrl = new URL(inject('databaseUrl'));
@@ -55,24 +53,35 @@ describe('Postgres outages (real Postgres behind a cuttable proxy)', () => {
     }
   });
 
-  it('events appended while Postgres is down are all written once when it returns', async () => {
+  it('a burst of events with Postgres cut in the middle: every event lands exactly once', async () => {
     await proxy.up();
     const pool = createPool(viaProxy(proxy.port), () => undefined);
-    const writer = new EventWriter(new EventStore(pool), createLogger('silent'), { batchSize: 50, retryBaseMs: 20, retryMaxMs: 200 });
+    await migrate(pool);
+    const writer = callEventWriter(pool, await isolatedPipeline());
     writer.start();
-    const callId = randomUUID();
-    const make = (seq: number): CallEvent => ({ id: randomUUID(), callId, seq, type: 'dtmf', at: new Date().toISOString(), data: { seq } });
-    for (let s = 1; s <= 100; s++) writer.append(make(s));
-    await proxy.down();
-    for (let s = 101; s <= 300; s++) writer.append(make(s));
-    await new Promise((r) => setTimeout(r, 500));
-    await proxy.up();
-    expect(await writer.drain(15_000)).toBe(true);
-    const { rows } = await direct.query<{ n: string; d: string }>(
-      'SELECT count(*) AS n, count(DISTINCT seq) AS d FROM call_events WHERE call_id = $1',
-      [callId],
-    );
-    expect(rows[0]).toEqual({ n: '300', d: '300' });
-    await pool.end();
+    const events = callEvents(20_000);
+    const callId = events[0]!.callId;
+    const burst = async (from: number, to: number) => {
+      for (let i = from; i < to; i += 500) {
+        for (const e of events.slice(i, i + 500)) writer.append(e);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    try {
+      await burst(0, 6_000);
+      // Cut while batches are in flight: open transactions die with their connections.
+      await proxy.down();
+      await burst(6_000, 14_000);
+      await new Promise((r) => setTimeout(r, 2_000)); // retries keep failing meanwhile
+      expect(writer.healthy).toBe(false);
+      await proxy.up();
+      await burst(14_000, 20_000);
+      expect(await writer.drain(20_000)).toBe(true);
+      expect(await rowsOf(direct, callId)).toEqual({ rows: 20_000, distinct: 20_000 });
+      expect(writer.healthy).toBe(true);
+    } finally {
+      await writer.close();
+      await pool.end();
+    }
   });
 });
