@@ -19,21 +19,28 @@ export interface EventWriterOptions extends Partial<OutboxOptions>, Partial<Cons
   spoolDir: string;
   /** A producer XADD slower than this counts as failed and goes to the spool. */
   commandTimeoutMs?: number;
+  /**
+   * Consumer loops in this process, each with its own connection and group member name: while
+   * one waits for Postgres to commit, another reads and sends the next batch, so Postgres works
+   * on two cores (measured: one loop tops out near 45,000 events/s here, two pass 60,000).
+   */
+  consumers?: number;
   /** Called after each committed batch (metrics, the bench's lag percentiles). */
   onCommit?: (info: CommitInfo) => void;
 }
 
-const DEFAULTS: OutboxOptions & ConsumerOptions & { commandTimeoutMs: number } = {
+const DEFAULTS: OutboxOptions & ConsumerOptions & { commandTimeoutMs: number; consumers: number } = {
   entryMaxEvents: 250,
   roundMaxEvents: 5_000,
   connectGraceMs: 3_000,
-  readEntries: 40,
+  readEntries: 20,
   blockMs: 2_000,
   retryBaseMs: 250,
   retryMaxMs: 5_000,
   claimIdleMs: 15_000,
   claimEveryMs: 5_000,
   commandTimeoutMs: 2_000,
+  consumers: 3,
 };
 
 /**
@@ -52,7 +59,7 @@ export class EventWriter<E> {
   private readonly sink: JsonBatchSink;
   private readonly log: Logger;
   private readonly opts: typeof DEFAULTS & EventWriterOptions;
-  private consumer: EventConsumer | null = null;
+  private consumers: EventConsumer[] = [];
 
   constructor(sink: JsonBatchSink, log: Logger, options: EventWriterOptions) {
     const opts = { ...DEFAULTS, ...options };
@@ -80,21 +87,19 @@ export class EventWriter<E> {
 
   /** Starts consuming (after migrations): what was appended before waits in Redis meanwhile. */
   start(): void {
-    if (this.consumer) return;
-    const consumerRedis = new Redis(this.opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 100, 1_000) });
-    consumerRedis.on('error', () => undefined); // read failures are logged by the consumer
-    this.consumer = new EventConsumer(
-      {
-        redis: consumerRedis,
-        stream: this.stream,
-        sink: this.sink,
-        log: this.log,
-        name: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-        onCommit: this.opts.onCommit,
-      },
-      this.opts,
-    );
-    this.consumer.start();
+    if (this.consumers.length) return;
+    const base = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    for (let i = 0; i < Math.max(1, this.opts.consumers); i++) {
+      // Blocking reads hold a connection: each loop has its own, queueing while Redis is away.
+      const redis = new Redis(this.opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 100, 1_000) });
+      redis.on('error', () => undefined); // read failures are logged by the consumer
+      const consumer = new EventConsumer(
+        { redis, stream: this.stream, sink: this.sink, log: this.log, name: `${base}:${i}`, onCommit: this.opts.onCommit },
+        this.opts,
+      );
+      this.consumers.push(consumer);
+      consumer.start();
+    }
   }
 
   /** Events this process holds that are not in Redis yet (memory, or spooled and not replayed). */
@@ -104,17 +109,17 @@ export class EventWriter<E> {
 
   /** False while Postgres writes fail or Redis is unreachable (events are spooled). */
   get healthy(): boolean {
-    return (this.consumer?.failures ?? 0) === 0 && !this.outbox.spooling;
+    return this.consumers.every((c) => c.failures === 0) && !this.outbox.spooling;
   }
 
   /** Rows this process inserted (re-deliveries that inserted nothing are not counted). */
   get totalWritten(): number {
-    return this.consumer?.written ?? 0;
+    return this.consumers.reduce((n, c) => n + c.written, 0);
   }
 
   /** Events this process wrote again that were already in Postgres (re-deliveries, replays). */
   get duplicatesSkipped(): number {
-    return this.consumer?.duplicates ?? 0;
+    return this.consumers.reduce((n, c) => n + c.duplicates, 0);
   }
 
   /** Resolves true once every event appended so far is in Redis or fsynced in the spool. */
@@ -146,7 +151,7 @@ export class EventWriter<E> {
   async close(timeoutMs = 5_000): Promise<void> {
     await this.outbox.whenEmpty(timeoutMs);
     this.outbox.close();
-    await this.consumer?.stop();
+    await Promise.all(this.consumers.map((c) => c.stop()));
     await this.spool.close();
     this.producer.disconnect();
   }
