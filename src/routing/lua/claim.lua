@@ -166,14 +166,9 @@ for _, c in ipairs(classes) do push(c) end
 local offers = {}
 local ntaken = 0
 local limited = false
-while #heap > 0 and ntaken < total_avail do
-  local best = pop()
-  if not best.loaded then
-    -- A small queue's class whose candidates were all taken this run is dropped unread.
-    if not best.q.small or has_candidate(best) then
-      if load_head(best) then push(best) end
-    end
-  else
+-- The popped class's call takes the best free agent (every one in ring-all); the class's next
+-- call, if any, goes back in the heap.
+local function offer_head(best)
   local agents = {}
   repeat
     local id = next_agent(best)
@@ -182,18 +177,27 @@ while #heap > 0 and ntaken < total_avail do
       taken[id] = true
     end
   until not id or best.q.strategy ~= 'ring-all'
-  if #agents > 0 then
-    ntaken = ntaken + #agents
-    offers[#offers + 1] = { c = best, member = best.head, agents = agents }
-    best.head = nil
-    best.pos = best.pos + 1
-    best.offered = true
-    if max_calls > 0 and #offers >= max_calls then
-      limited = true
-      break
-    end
-    if load_head(best) then push(best) end
+  if #agents == 0 then return end
+  ntaken = ntaken + #agents
+  offers[#offers + 1] = { c = best, member = best.head, agents = agents }
+  best.head = nil
+  best.pos = best.pos + 1
+  best.offered = true
+  if max_calls > 0 and #offers >= max_calls then
+    limited = true
+    return
   end
+  if load_head(best) then push(best) end
+end
+
+while #heap > 0 and ntaken < total_avail and not limited do
+  local best = pop()
+  if best.loaded then
+    offer_head(best)
+  elseif not best.q.small or has_candidate(best) then
+    -- Read the head of a class that reached the top; a small queue's class whose candidates
+    -- were all taken this run is dropped unread.
+    if load_head(best) then push(best) end
   end
 end
 
