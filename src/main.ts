@@ -63,7 +63,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     log,
   );
 
-  const store = new EventStore(pool);
+  const store = new EventStore(pool, { retentionDays: config.events.retentionDays });
   const flowStore = new FlowStore(pool);
   const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
   const writer = new EventWriter(store, log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });

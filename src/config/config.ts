@@ -62,6 +62,8 @@ const EnvSchema = z.object({
    * persistent disk (not tmpfs): it is the only copy of those events until the replay.
    */
   EVENT_SPOOL_DIR: z.string().min(1).default(fileURLToPath(new URL('../../var/event-spool', import.meta.url))),
+  /** Days of raw call events kept (whole day partitions are dropped); 0 keeps them all. */
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   /**
    * This app instance's name: it owns the callers whose channels it holds, and their routing
    * timers are its jobs. Stable across restarts (default: the host name), so a restarted
@@ -97,7 +99,7 @@ export type Config = Readonly<{
   apiTokens: string;
   shutdownDrainMs: number;
   migrateOnStart: boolean;
-  events: { spoolDir: string };
+  events: { spoolDir: string; retentionDays: number };
   instanceId: string;
   callbackEndpoint: string;
   timezone: string;
@@ -146,7 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens: e.API_TOKENS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     migrateOnStart: e.MIGRATE_ON_START,
-    events: { spoolDir: e.EVENT_SPOOL_DIR },
+    events: { spoolDir: e.EVENT_SPOOL_DIR, retentionDays: e.EVENT_RETENTION_DAYS },
     instanceId: e.INSTANCE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
     callbackEndpoint: e.CALLBACK_ENDPOINT,
     timezone: e.HOTLINE_TIMEZONE,

@@ -7,6 +7,8 @@ import type { EventStream, StreamEntry } from './event-stream.ts';
 export interface JsonBatchSink {
   /** Returns how many rows were new (the rest were already there). */
   insertJson(events: EventsJson): Promise<number>;
+  /** Housekeeping (partitions ahead, retention), run by the writer at start and hourly. */
+  maintain?(): Promise<void>;
 }
 
 export interface ConsumerOptions {

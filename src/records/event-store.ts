@@ -1,12 +1,21 @@
 import type pg from 'pg';
 import type { CallEvent } from '../domain/call-event.ts';
 
-/** Writes events; idempotent on the event id so a retried batch never duplicates. */
+/** Day partitions kept ready ahead of the clock (and one behind, for late events). */
+const DAYS_AHEAD = 7;
+
+/**
+ * Writes call events; idempotent on the event id (and its `at`, the partition key: see
+ * migration 004) so a retried batch never duplicates.
+ */
 export class EventStore {
   private readonly pool: pg.Pool;
+  private readonly retentionDays: number;
 
-  constructor(pool: pg.Pool) {
+  /** `retentionDays` > 0 drops day partitions older than that many days; 0 keeps everything. */
+  constructor(pool: pg.Pool, opts: { retentionDays?: number } = {}) {
     this.pool = pool;
+    this.retentionDays = opts.retentionDays ?? 0;
   }
 
   async insertBatch(events: readonly CallEvent[]): Promise<number> {
@@ -23,10 +32,25 @@ export class EventStore {
       `INSERT INTO call_events (id, call_id, seq, type, at, data)
        SELECT id, "callId", seq, type, at, coalesce(data, '{}'::jsonb)
          FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "callId" uuid, seq int, type text, at timestamptz, data jsonb)
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id, at) DO NOTHING`,
       [events],
     );
     return res.rowCount ?? 0;
+  }
+
+  /**
+   * Keeps day partitions ready from yesterday to a week ahead and applies retention; the writer
+   * calls it at start and hourly. Rows that arrive for a day without a partition are not lost
+   * meanwhile: they wait in the default partition and move when the day is created.
+   */
+  async maintain(): Promise<void> {
+    await this.pool.query(
+      `SELECT call_events_ensure_days((now() AT TIME ZONE 'UTC')::date - 1, (now() AT TIME ZONE 'UTC')::date + $1::int)`,
+      [DAYS_AHEAD],
+    );
+    if (this.retentionDays > 0) {
+      await this.pool.query(`SELECT call_events_drop_before((now() AT TIME ZONE 'UTC')::date - $1::int)`, [this.retentionDays]);
+    }
   }
 
   async eventsOfCall(callId: string): Promise<CallEvent[]> {

@@ -43,6 +43,8 @@ const DEFAULTS: OutboxOptions & ConsumerOptions & { commandTimeoutMs: number; co
   consumers: 3,
 };
 
+const MAINTAIN_EVERY_MS = 3_600_000;
+
 /**
  * Durable write-behind for events (call events, ops events): producers append() without ever
  * waiting; events go to a Redis stream (or, when Redis is away, to a local fsynced spool that
@@ -60,6 +62,7 @@ export class EventWriter<E> {
   private readonly log: Logger;
   private readonly opts: typeof DEFAULTS & EventWriterOptions;
   private consumers: EventConsumer[] = [];
+  private maintenance: NodeJS.Timeout | null = null;
 
   constructor(sink: JsonBatchSink, log: Logger, options: EventWriterOptions) {
     const opts = { ...DEFAULTS, ...options };
@@ -88,6 +91,12 @@ export class EventWriter<E> {
   /** Starts consuming (after migrations): what was appended before waits in Redis meanwhile. */
   start(): void {
     if (this.consumers.length) return;
+    if (this.sink.maintain) {
+      const maintain = () =>
+        void this.sink.maintain?.().catch((err: Error) => this.log.warn({ err: err.message }, 'event table maintenance failed; retried within the hour'));
+      maintain();
+      this.maintenance = setInterval(maintain, MAINTAIN_EVERY_MS).unref();
+    }
     const base = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     for (let i = 0; i < Math.max(1, this.opts.consumers); i++) {
       // Blocking reads hold a connection: each loop has its own, queueing while Redis is away.
@@ -151,6 +160,7 @@ export class EventWriter<E> {
   async close(timeoutMs = 5_000): Promise<void> {
     await this.outbox.whenEmpty(timeoutMs);
     this.outbox.close();
+    if (this.maintenance) clearInterval(this.maintenance);
     await Promise.all(this.consumers.map((c) => c.stop()));
     await this.spool.close();
     this.producer.disconnect();

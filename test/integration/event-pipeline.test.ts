@@ -251,6 +251,7 @@ class RedisServer {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', this.dir, '--save', '', ...this.extra];
     this.proc = spawn('redis-server', args, { stdio: 'ignore' });
     const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined); // refused until the server listens
     await waitFor(
       async () => {
         const ok = await probe.connect().then(() => probe.ping()).catch(() => null);
@@ -270,6 +271,7 @@ class RedisServer {
     if (how === 'SIGKILL') proc.kill('SIGKILL');
     else {
       const c = new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 0 });
+      c.on('error', () => undefined); // the server closes the connection as it exits
       await c.call('SHUTDOWN').catch(() => undefined);
       c.disconnect();
     }
