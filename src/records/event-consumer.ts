@@ -22,6 +22,9 @@ export interface ConsumerOptions {
   claimEveryMs: number;
 }
 
+/** How often a consumer looks for group members that are gone (crashed processes' names). */
+const FORGET_EVERY_MS = 600_000;
+
 /** What a committed batch looked like: for metrics and the bench's lag percentiles. */
 export interface CommitInfo {
   readonly entries: readonly StreamEntry[];
@@ -48,6 +51,7 @@ export class EventConsumer {
   private stopping = false;
   private loop: Promise<void> | null = null;
   private nextClaimAt = 0;
+  private nextForgetAt = 0;
   private sleeper: { timer: NodeJS.Timeout; wake: () => void } | null = null;
   /** Consecutive failed attempts (Postgres or Redis); 0 when the last one succeeded. */
   failures = 0;
@@ -102,7 +106,10 @@ export class EventConsumer {
         this.nextClaimAt = 0; // more may be waiting
         return claimed;
       }
-      await this.stream.forgetIdleConsumers(this.redis, Math.max(3_600_000, this.opts.claimIdleMs * 10));
+      if (Date.now() >= this.nextForgetAt) {
+        this.nextForgetAt = Date.now() + FORGET_EVERY_MS;
+        await this.stream.forgetIdleConsumers(this.redis, Math.max(3_600_000, this.opts.claimIdleMs * 10));
+      }
     }
     try {
       return await this.stream.read(this.redis, this.name, this.opts.readEntries, this.opts.blockMs);

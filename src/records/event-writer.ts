@@ -37,10 +37,10 @@ const DEFAULTS: OutboxOptions & ConsumerOptions & { commandTimeoutMs: number; co
   blockMs: 2_000,
   retryBaseMs: 250,
   retryMaxMs: 5_000,
-  claimIdleMs: 15_000,
-  claimEveryMs: 5_000,
+  claimIdleMs: 10_000,
+  claimEveryMs: 2_000,
   commandTimeoutMs: 2_000,
-  consumers: 3,
+  consumers: 2,
 };
 
 const MAINTAIN_EVERY_MS = 3_600_000;
