@@ -224,11 +224,14 @@ export class RoutingService implements QueuePort, AgentSide {
       }
       return;
     }
+    // The runner first: it stops an announcement still playing. Asterisk runs a channel's
+    // operations in order, so a bridge request would otherwise wait for the whole playback
+    // (seen in the lab: a 6 s announcement kept an answered agent in silence).
+    this.deps.calls.record(callId, 'agent.answered', { agentId, queue: caller.queue });
+    this.deps.calls.notify(callId, { type: 'queue.connected', agentId });
     await telephony.stopMusicOnHold(caller.channelId).catch(() => undefined);
     await telephony.createBridge(bridgeId);
     await telephony.addToBridge(bridgeId, [caller.channelId, legId]);
-    this.deps.calls.record(callId, 'agent.answered', { agentId, queue: caller.queue });
-    this.deps.calls.notify(callId, { type: 'queue.connected', agentId });
   }
 
   /** The caller answered our callback: the leg entered Stasis (args: cbleg, callId, agentId). */

@@ -43,6 +43,26 @@ export class Records {
     return rows;
   }
 
+  /** The record of the callback made for `originalCallId` (a call of its own), in order. */
+  async callbackOf(originalCallId: string): Promise<Row[]> {
+    const res = await this.pool.query<Row>(
+      `SELECT call_id, seq, type, data FROM call_events
+        WHERE call_id IN (SELECT call_id FROM call_events WHERE type = 'call.started' AND data->>'originalCallId' = $1)
+        ORDER BY seq`,
+      [originalCallId],
+    );
+    return res.rows;
+  }
+
+  /** Ops events (agent.state_changed, routing config changes) about `subject`, e.g. `agent:agent1001`. */
+  async opsEventsOf(subject: string): Promise<Array<{ type: string; at: Date; data: Record<string, unknown> }>> {
+    const res = await this.pool.query<{ type: string; at: Date; data: Record<string, unknown> }>(
+      'SELECT type, at, data FROM ops_events WHERE subject = $1 ORDER BY at, recorded_at',
+      [subject],
+    );
+    return res.rows;
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
