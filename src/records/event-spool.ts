@@ -121,10 +121,10 @@ export class EventSpool {
     return spoolLines(await readFile(path, 'utf8'));
   }
 
-  /** Deletes a replayed file; `events` of them leave the pending count. */
+  /** Deletes a replayed file; if this process had spooled it, its `events` leave the pending count. */
   async done(path: string, events: number): Promise<void> {
     await unlink(path);
-    this.spooled = Math.max(0, this.spooled - events);
+    if (path.includes(`.replay.${this.owner}.${this.owner}_`)) this.spooled = Math.max(0, this.spooled - events);
   }
 
   async close(): Promise<void> {
