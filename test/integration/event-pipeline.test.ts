@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { migrate } from '../../src/records/migrate.ts';
 import { waitFor } from '../e2e/helpers/hotline-process.ts';
-import { callEvents, callEventWriter, isolatedPipeline, rowsOf } from './helpers/events.ts';
+import { callEvents, callEventWriter, isolatedPipeline, removeSpoolDirs, rowsOf } from './helpers/events.ts';
 import { TcpProxy } from './helpers/tcp-proxy.ts';
 
 const CHILD = resolve(import.meta.dirname, 'helpers/event-consumer-child.ts');
@@ -21,6 +21,7 @@ beforeAll(() => migrate(pool));
 afterAll(async () => {
   await pool.end();
   redis.disconnect();
+  await removeSpoolDirs();
 });
 
 /** Starts the consumer child; `saw` resolves the moment it printed `line` for the `count`-th time. */

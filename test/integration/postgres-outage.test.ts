@@ -7,7 +7,7 @@ import { startHotline } from '../../src/main.ts';
 import { createPool } from '../../src/records/db.ts';
 import { migrate } from '../../src/records/migrate.ts';
 import { waitFor } from '../e2e/helpers/hotline-process.ts';
-import { callEvents, callEventWriter, isolatedPipeline, rowsOf } from './helpers/events.ts';
+import { callEvents, callEventWriter, isolatedPipeline, removeSpoolDirs, rowsOf } from './helpers/events.ts';
 import { TcpProxy } from './helpers/tcp-proxy.ts';
 
 const dbUrl = new URL(inject('databaseUrl'));
@@ -24,6 +24,7 @@ describe('Postgres outages (real Postgres behind a cuttable proxy)', () => {
   afterAll(async () => {
     await proxy.down();
     await direct.end();
+    await removeSpoolDirs();
   });
 
   it('Postgres down at startup: /ready says so, the app keeps retrying and becomes ready when it is back', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -30,12 +30,18 @@ export async function rowsOf(pool: pg.Pool, callId: string): Promise<{ rows: num
   return { rows: Number(rows[0]!.n), distinct: Number(rows[0]!.d) };
 }
 
+const spoolDirs: string[] = [];
+
 /** A Redis prefix and spool directory of one test's own: test files share Redis and the database. */
 export async function isolatedPipeline(): Promise<{ prefix: string; spoolDir: string }> {
-  return {
-    prefix: `${inject('redisPrefix')}ev${randomBytes(4).toString('hex')}:`,
-    spoolDir: await mkdtemp(join(tmpdir(), 'hotline-spool-')),
-  };
+  const spoolDir = await mkdtemp(join(tmpdir(), 'hotline-spool-'));
+  spoolDirs.push(spoolDir);
+  return { prefix: `${inject('redisPrefix')}ev${randomBytes(4).toString('hex')}:`, spoolDir };
+}
+
+/** Removes the spool directories isolatedPipeline made (call in afterAll). */
+export async function removeSpoolDirs(): Promise<void> {
+  for (const d of spoolDirs.splice(0)) await rm(d, { recursive: true, force: true });
 }
 
 /** A call-events writer with test-speed retries and claims. */
