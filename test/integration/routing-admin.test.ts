@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,7 +30,17 @@ const log = createLogger('silent');
 const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
 const redis = new Redis(inject('redisUrl'));
 const opsStore = new OpsEventStore(pool);
-const ops = new EventWriter(opsStore, log, { batchSize: 100, retryBaseMs: 50, retryMaxMs: 500 });
+// The real durable pipeline (Redis stream -> Postgres), on this file's own stream and spool.
+const spoolDir = mkdtempSync(join(tmpdir(), 'hotline-ra-spool-'));
+const ops = new EventWriter(opsStore, log, {
+  redisUrl: inject('redisUrl'),
+  prefix: `${inject('redisPrefix')}ra-ops:`,
+  name: 'ops_events',
+  spoolDir,
+  retryBaseMs: 50,
+  retryMaxMs: 500,
+  blockMs: 200,
+});
 const auth = new TokenAuth(`admin:${ADMIN},supervisor:${SUPERVISOR},agent:${AGENT}`);
 const apps: Array<{ close(): Promise<unknown> }> = [];
 let flows: FlowRepository;
@@ -42,6 +53,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const app of apps) await app.close();
   await ops.drain(5_000);
+  await ops.close();
+  await rm(spoolDir, { recursive: true, force: true });
   await pool.end();
   await redis.quit();
 });

@@ -684,3 +684,66 @@ describe('concurrency', () => {
     expect(planClaim(queues, list.filter((a) => a.state === 'available'), waiting, T0 + 60 * MIN)).toEqual([]);
   });
 });
+
+describe('routing store: overflow, callback requests, endpoint index', () => {
+  it('relax-skills drops the extras and keeps the enqueue time; a waiting call is then matched without them', async () => {
+    const { store } = await fresh([queue('general')], [agent('a1', { general: 3 })], []);
+    await store.enqueue(call('old', 'general', { skills: ['english'], enqueuedAt: T0 }));
+    await store.enqueue(call('new', 'general', { enqueuedAt: T0 + MIN }));
+    await store.changeAgentState('a1', 'login', undefined, T0 + 2 * MIN);
+    // a1 lacks english: the newer call is offered, the older one waits.
+    expect(pairs(await store.claim(T0 + 2 * MIN))).toEqual(['new>a1']);
+    const r = await store.overflow('old', 'relax-skills');
+    expect(r).toEqual({ applied: true, queue: 'general', position: 1 });
+    expect((await store.waiting('general')).map((c) => [c.callId, c.skills, c.enqueuedAt])).toEqual([['old', [], T0]]);
+    // Not applied twice, and not to a call that is not waiting.
+    expect((await store.overflow('old', 'relax-skills')).applied).toBe(false);
+    expect(await store.overflow('new', 'relax-skills')).toEqual({ applied: false, queue: 'general', position: null });
+  });
+
+  it('move puts the call in the target queue at the place its enqueue time gives it', async () => {
+    const { store } = await fresh([queue('billing'), queue('general')], [agent('a1', { general: 3 })], []);
+    await store.enqueue(call('g1', 'general', { enqueuedAt: T0 + MIN }));
+    await store.enqueue(call('b1', 'billing', { enqueuedAt: T0 }));
+    const r = await store.overflow('b1', 'move', 'general');
+    expect(r).toEqual({ applied: true, queue: 'general', position: 1 });
+    expect((await store.waiting('general')).map((c) => c.callId)).toEqual(['b1', 'g1']);
+    expect(await store.waiting('billing')).toEqual([]);
+    expect(await codeOf(store.overflow('g1', 'move', 'nowhere'))).toBe('UNKNOWN_QUEUE');
+    await store.changeAgentState('a1', 'login', undefined, T0 + 2 * MIN);
+    expect(pairs(await store.claim(T0 + 2 * MIN))).toEqual(['b1>a1']);
+  });
+
+  it('a callback request is kept only for a waiting call and survives RONA', async () => {
+    const { store } = await fresh([queue('general')], [agent('a1', { general: 3 })], []);
+    await store.enqueue(call('c1', 'general'));
+    expect(await store.callbackNumber('c1')).toBeNull();
+    expect(await store.markCallback('c1', '13800138000')).toBe(true);
+    expect(await store.callbackNumber('c1')).toBe('13800138000');
+    expect(await store.markCallback('nope', '13800138000')).toBe(false);
+    await store.changeAgentState('a1', 'login', undefined, T0);
+    expect(pairs(await store.claim(T0))).toEqual(['c1>a1']);
+    // Ringing: no longer waiting, so no (second) request.
+    expect(await store.markCallback('c1', '13900139000')).toBe(false);
+    await store.ringNoAnswer('c1', 'a1', T0 + 15_000);
+    expect(await store.callbackNumber('c1')).toBe('13800138000');
+    expect((await store.waiting('general')).map((c) => c.callId)).toEqual(['c1']);
+  });
+
+  it('finds an agent by softphone endpoint, following reconfiguration', async () => {
+    const { store } = await fresh([queue('general')], [agent('a1', { general: 3 }), agent('a2', { general: 1 })], ['a2']);
+    expect((await store.agentByEndpoint('PJSIP/a2'))?.state).toBe('available');
+    expect(await store.agentByEndpoint('PJSIP/ghost')).toBeNull();
+    await store.configure([queue('general')], [{ id: 'a2', endpoint: 'PJSIP/desk7', skills: { general: 1 } }]);
+    expect(await store.agentByEndpoint('PJSIP/a2')).toBeNull();
+    expect((await store.agentByEndpoint('PJSIP/desk7'))?.id).toBe('a2');
+  });
+
+  it('keeps the recent handle times of a queue for wait estimates (last 50)', async () => {
+    const { store } = await fresh([queue('general')], []);
+    expect(await store.recentHandleTime('general')).toBeNull();
+    for (let i = 1; i <= 60; i++) await store.recordHandleTime('general', i);
+    // The last 50 recorded: 11..60, mean 35.5.
+    expect(await store.recentHandleTime('general')).toBe(35.5);
+  });
+});
