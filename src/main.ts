@@ -140,6 +140,10 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     }
   };
   void prepareRouting();
+  // Another instance's queue/agent edits reach this one's memory (max wait, overflow, announcements).
+  const configFollower = redis.duplicate();
+  // Not awaited: with Redis down at startup the subscription waits for it (ioredis resubscribes after reconnects).
+  void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
   dispatcher = new Dispatcher({
     telephony,
     events: writer,
@@ -195,6 +199,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       await smsWorker.close();
       await routingTimers.close();
       await sms.close();
+      configFollower.disconnect();
       redis.disconnect();
       await pool.end();
       log.info('stopped');

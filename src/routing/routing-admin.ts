@@ -50,7 +50,8 @@ export interface RoutingAdminDeps {
  *
  * Changes from several app instances are serialised by a lock key in Redis, and each starts
  * from the stored config, so no edit is lost. Reads (queueConfig for every call) come from
- * memory; another instance's edits reach this one's memory on its next edit or restart.
+ * memory; every stored change is announced on a pub/sub channel, and `follow` keeps another
+ * instance's memory current from it (also re-read on its next edit or restart).
  */
 export class RoutingAdmin {
   private readonly deps: RoutingAdminDeps;
@@ -144,9 +145,37 @@ export class RoutingAdmin {
     const stored: Stored = { revision: revision + 1, sourceHash, updatedAt: at, updatedBy: actor, queues: next.queues, agents: next.agents };
     await this.deps.redis.set(this.key, JSON.stringify(stored));
     this.adopt(stored);
+    // Other instances re-read the stored config; a lost notice only delays them to their next edit.
+    await this.deps.redis.publish(this.channel, String(stored.revision)).catch(() => 0);
     for (const c of configChanges(before, next)) {
       this.deps.ops.append({ id: randomUUID(), type: c.type, at, subject: c.subject, data: { ...c.data, actor } });
       this.deps.log.info({ type: c.type, subject: c.subject, actor }, 'routing config changed');
+    }
+  }
+
+  /** Where stored changes are announced (the revision number). */
+  get channel(): string {
+    return `${this.key}:changed`;
+  }
+
+  /**
+   * Keeps this instance's memory current with changes stored by others. `subscriber` is a
+   * connection of its own (a subscribed ioredis connection can do nothing else).
+   */
+  async follow(subscriber: Redis): Promise<void> {
+    subscriber.on('message', (channel: string, revision: string) => {
+      if (channel !== this.channel || Number(revision) === this.revision) return;
+      void this.refresh().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'routing config refresh failed'));
+    });
+    await subscriber.subscribe(this.channel);
+  }
+
+  /** Adopts the stored config when it is newer than the one in memory. */
+  async refresh(): Promise<void> {
+    const stored = await this.read();
+    if (stored && stored.revision > this.revision) {
+      this.adopt(stored);
+      this.deps.log.info({ revision: stored.revision }, 'routing config refreshed from another instance');
     }
   }
 

@@ -312,6 +312,22 @@ describe('routing config admin API (real Redis and Postgres)', () => {
     expect(three.seeded).toBe('stored');
     expect(three.admin.queues().map((q) => q.name).sort()).toEqual([...cfg.queues.map((q) => q.name), ...names].sort());
   });
+
+  it('an edit on one instance reaches the memory of another that follows the change channel', async () => {
+    const cfg = files(uniq('spare'), []);
+    const one = await instance(cfg);
+    const two = await instance(cfg, one.prefix);
+    const subscriber = new Redis(inject('redisUrl'));
+    try {
+      await two.admin.follow(subscriber);
+      await one.admin.putQueue('general', { ...queueBody(), maxWaitSeconds: 77 }, 'admin#1');
+      const deadline = Date.now() + 5_000;
+      while (two.admin.queue('general')?.maxWaitSeconds !== 77 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(two.admin.queue('general')?.maxWaitSeconds).toBe(77);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
 });
 
 describe('startup seeding from the files or the stored config', () => {
