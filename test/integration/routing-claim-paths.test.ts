@@ -136,12 +136,11 @@ describe('claim on floors of every size', () => {
           expect((await store.callerLeft(c.callId, t)).was).toBe('waiting');
           waiting.delete(c.callId);
         }
-        // Data written before the class-head and available-agent indexes existed (no index, no
-        // '#idx' mark; calls and agents after the upgrade start partial ones): claim rebuilds them.
+        // Data written before the class-head index existed (no index, no '#qh' mark; calls
+        // enqueued after the upgrade start a partial one): claim rebuilds it.
         if (round === 3) {
           for (const q of queues) await redis.del(`${prefix}routing:qh:${q.name}`);
-          await redis.del(`${prefix}routing:ae`);
-          await redis.hdel(`${prefix}routing:qconf`, '#idx');
+          await redis.hdel(`${prefix}routing:qconf`, '#qh');
         }
         await enqueue(Math.ceil(size / 4), t);
         t += MIN;
@@ -153,9 +152,6 @@ describe('claim on floors of every size', () => {
       const list = await store.listAgents();
       const available = list.filter((a) => a.state === 'available');
       expect((await redis.smembers(`${prefix}routing:avail`)).sort()).toEqual(available.map((a) => a.id).sort());
-      const entries = await redis.hgetall(`${prefix}routing:ae`);
-      expect(Object.keys(entries).sort()).toEqual(available.map((a) => a.id).sort());
-      for (const a of available) expect(entries[a.id]!.split('|').slice(0, 2).map(Number), a.id).toEqual([a.lastCallEndedAt, a.callsToday]);
       for (const q of queues) {
         const eligible = available.filter((a) => queueSkillSum(a.skills, byQueue.get(q.name)!) !== null).map((a) => a.id).sort();
         expect((await redis.zrange(`${prefix}routing:aq:${q.name}`, 0, -1)).sort(), q.name).toEqual(eligible);

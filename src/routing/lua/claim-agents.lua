@@ -11,10 +11,9 @@
 -- A queue with at most SMALL available agents has them all read at once, with their skills;
 -- a larger one is read in score order, a chunk at a time.
 local SMALL = 32
--- With at most this many agents available in all, they are read first (ae, one call) and each
--- queue's candidates come from their eligibility lists (scored with the same agent_score as
--- the index), instead of one read per queue index and one per agent.
-local FEW = 64
+-- With at most this many agents available in all, they are read first and each queue's
+-- candidates come from their eligibility lists (scored with the same agent_score as the index).
+local FEW = 16
 local taken = {}
 -- Set first thing by claim.lua: the time of the run and the available agents in all.
 local now = 0
@@ -89,16 +88,12 @@ local function skill_avail(s)
 end
 
 -- With FEW agents or fewer available: queue -> candidates { id, score } in index order, for the
--- queues in `wanted`, from the available agents' entries in ae (which also fill agent_info).
-local function few_candidates(wanted)
+-- queues in `wanted`, from the agents' eligibility lists. Same scores as index_agent wrote.
+local function few_candidates(ids, wanted)
   local by_queue = {}
-  local all = redis.call('HGETALL', B .. 'ae')
-  for i = 1, #all, 2 do
-    local id = all[i]
-    local last_end, calls, elig, sk, endpoint = string.match(all[i + 1], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-    local a = { id = id, sk = sk, elig = elig, endpoint = endpoint, lastEnd = tonumber(last_end) or 0, calls = tonumber(calls) or 0 }
-    info_of[id] = a
-    for q, code, sum in string.gmatch(elig, ELIG) do
+  for _, id in ipairs(ids) do
+    local a = agent_info(id)
+    for q, code, sum in string.gmatch(a.elig, ELIG) do
       if wanted[q] then
         local list = by_queue[q]
         if not list then

@@ -16,18 +16,18 @@ if total_avail == 0 then return {} end
 local ready = redis.call('SMEMBERS', B .. 'ready')
 if #ready == 0 then return {} end
 
-local confs = redis.call('HMGET', B .. 'qconf', '#idx', unpack(ready))
-if not confs[1] then rebuild_indexes() end
-
--- With few agents available, read them all at once (ae) rather than every ready queue's index.
+-- With fewer agents available than queues to look at, read the agents (one HMGET each) rather
+-- than every ready queue's index (one ZRANGE each).
 local few
-if total_avail <= FEW then
+if total_avail <= FEW and total_avail < #ready then
   local wanted = {}
   for _, q in ipairs(ready) do wanted[q] = true end
-  few = few_candidates(wanted)
+  few = few_candidates(redis.call('SMEMBERS', B .. 'avail'), wanted)
 end
 
 local classes = {}
+local confs = redis.call('HMGET', B .. 'qconf', '#qh', unpack(ready))
+if not confs[1] then rebuild_class_heads() end
 for qn, q in ipairs(ready) do
   local strategy, aging, ring = string.match(confs[qn + 1] or '', '^([^,]+),([^,]+),([^,]+)$')
   local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring }
@@ -218,7 +218,7 @@ local function remove_all(cmd, groups)
   end
 end
 
-local zrem, srem, hdel = {}, {}, {}
+local zrem, srem = {}, {}
 local out = {}
 for _, o in ipairs(offers) do
   local q = o.c.q
@@ -233,7 +233,6 @@ for _, o in ipairs(offers) do
     -- them all (what deindex_agent does for one agent) and rings (what set_state writes).
     local a = agent_info(id)
     add_to(srem, B .. 'avail', id)
-    add_to(hdel, B .. 'ae', id)
     for _, skill in ipairs(agent_xs(id)) do add_to(zrem, B .. 'as:' .. skill, id) end
     for qn in string.gmatch(a.elig, ELIG) do add_to(zrem, B .. 'aq:' .. qn, id) end
     redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now)
@@ -247,7 +246,6 @@ for _, o in ipairs(offers) do
 end
 remove_all('ZREM', zrem)
 remove_all('SREM', srem)
-remove_all('HDEL', hdel)
 -- Each class that gave calls gets its new head's score in qh:<queue>, known from the read-ahead
 -- (a head read and not offered, or the next read one); a class whose read-ahead reached its end
 -- and was all offered is empty and leaves qc and qh.

@@ -1,8 +1,8 @@
 -- Shared by every routing script (prepended to each). ARGV[1] is the key base,
 -- `${prefix}routing:`. Keys under it:
 --   q:<queue>          hash  strategy, skills, ring, wrap, maxWait, aging
---   qconf              hash  queue -> 'strategy,aging,ringTimeout', what claim reads; '#idx' = 1
---                            once qh and ae are built
+--   qconf              hash  queue -> 'strategy,aging,ringTimeout', what claim reads; '#qh' = 1
+--                            once qh is built
 --   queues / agents    set   configured queue names / agent ids
 --   a:<agent>          hash  endpoint, sk, elig, state, reason, lastEnd, calls, call, queue, since
 --   c:<call>           hash  queue, extras, priority, enq, owner, member, status, ringing
@@ -12,9 +12,6 @@
 --   qh:<queue>         zset  the same classes, each scored by its head's waiting score, so
 --                            claim reads every class head of a queue in one call (class_heads)
 --   avail              set   available agents
---   ae                 hash  the same agents -> 'lastEnd|calls|elig|sk|endpoint', all claim
---                            needs of them, so a claim with few agents available reads them
---                            in one call
 --   aq:<queue>         zset  available agents eligible for the queue, scored by its strategy
 --   as:<skill>         zset  available agents with the skill, scored by proficiency, kept
 --                            only for skills in xs
@@ -81,13 +78,8 @@ end
 -- elig: 'queue=<strategy code>:<sum of proficiency on the queue skills>,...'
 local ELIG = '([^,=]+)=(%a):(%d+)'
 
-local function available_entry(a)
-  return string.format('%.17g|%.17g|', a.lastEnd, a.calls) .. a.elig .. '|' .. a.sk .. '|' .. a.endpoint
-end
-
 local function index_agent(a)
   redis.call('SADD', B .. 'avail', a.id)
-  redis.call('HSET', B .. 'ae', a.id, available_entry(a))
   local names, profs = extra_skills(a.sk)
   for i, skill in ipairs(names) do
     redis.call('ZADD', B .. 'as:' .. skill, profs[i], a.id)
@@ -102,7 +94,6 @@ end
 
 local function deindex_agent(a)
   redis.call('SREM', B .. 'avail', a.id)
-  redis.call('HDEL', B .. 'ae', a.id)
   for _, skill in ipairs((extra_skills(a.sk))) do
     redis.call('ZREM', B .. 'as:' .. skill, a.id)
   end
@@ -180,20 +171,15 @@ local function class_heads(queue)
   return redis.call('ZRANGE', B .. 'qh:' .. queue, 0, -1, 'WITHSCORES')
 end
 
--- qh:<queue> rebuilt from the classes of every queue, and ae from the available agents. claim
--- runs it once, when qconf lacks the field '#idx' (no queue name starts with '#'): data written
--- before these indexes existed.
-local function rebuild_indexes()
+-- qh:<queue> rebuilt from the classes of every queue. configure or claim runs it once, when
+-- qconf lacks the field '#qh' (no queue name starts with '#'): data written before the index
+-- existed.
+local function rebuild_class_heads()
   for _, q in ipairs(redis.call('SMEMBERS', B .. 'queues')) do
     redis.call('DEL', B .. 'qh:' .. q)
     for _, extras in ipairs(redis.call('SMEMBERS', B .. 'qc:' .. q)) do refresh_class_head(q, extras) end
   end
-  redis.call('DEL', B .. 'ae')
-  for _, id in ipairs(redis.call('SMEMBERS', B .. 'avail')) do
-    local a = load_agent(id)
-    if a then redis.call('HSET', B .. 'ae', id, available_entry(a)) end
-  end
-  redis.call('HSET', B .. 'qconf', '#idx', 1)
+  redis.call('HSET', B .. 'qconf', '#qh', 1)
 end
 
 -- Ringing agents of a call that are still ringing for it go back to available.

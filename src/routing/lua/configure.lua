@@ -78,7 +78,7 @@ for _, c in ipairs(cfg.agents) do
   local a = load_agent(c.id)
   if a.state == 'available' then index_agent(a) end
 end
--- A store configured for the first time (or first since qh and ae exist) gets them now rather
--- than in its first claim.
-if not redis.call('HGET', B .. 'qconf', '#idx') then rebuild_indexes() end
+-- A store configured for the first time (or first since qh exists) gets it now rather than in
+-- its first claim.
+if not redis.call('HGET', B .. 'qconf', '#qh') then rebuild_class_heads() end
 return cjson.encode({ queues = #cfg.queues, agents = #cfg.agents })
