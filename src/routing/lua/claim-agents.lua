@@ -2,11 +2,11 @@
 -- available agents could serve, and those agents in strategy order, read lazily. `taken`
 -- holds the agents claim has already given a call in this run.
 --
--- On this kind of machine a redis.call costs about as much as a hundred Lua table operations,
--- so everything here is shaped to make fewer of them: an agent's fields are read once per run
--- (agent_info), the extra-skill set once per run (xs_set), and with few agents available the
--- queue candidates are computed from those agents' own eligibility instead of read from every
--- queue's index.
+-- A redis.call costs as much as dozens of Lua table operations (about 1 µs against 0.03 µs on
+-- the 2-core CI machine, more with cold caches), so this is shaped to make fewer of them: an
+-- agent's fields are read once per run (agent_info), the extra-skill set once per run (xs_set),
+-- and with fewer agents available than queues to look at, the queue candidates are computed
+-- from those agents' own eligibility instead of read from every queue's index.
 
 -- A queue with at most SMALL available agents has them all read at once, with their skills;
 -- a larger one is read in score order, a chunk at a time.
