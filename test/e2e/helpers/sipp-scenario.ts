@@ -19,6 +19,10 @@ export interface SippCall {
   end: 'wait-bye' | 'hangup';
   /** How long SIPp waits for any expected message before failing the call. */
   recvTimeoutMs?: number;
+  /** Source address (default 127.0.0.2, the trunk's identify match). */
+  source?: string;
+  /** `uac-refused`: expect Asterisk to refuse the INVITE (401/403) instead of answering. */
+  scenario?: 'uac' | 'uac-refused';
 }
 
 
@@ -33,7 +37,7 @@ export function scenarioXml(call: SippCall, dir: string): string {
       return `${pause}\n  <nop><action><exec play_pcap_audio="${file}"/></action></nop>`;
     })
     .join('\n');
-  return readFileSync(join(scenarios, 'uac.xml'), 'utf8')
+  return readFileSync(join(scenarios, `${call.scenario ?? 'uac'}.xml`), 'utf8')
     .replace('{{STEPS}}', steps)
     .replace('{{END}}', readFileSync(join(scenarios, `end-${call.end}.xml`), 'utf8'))
     .replaceAll('{{CALLER}}', call.caller);

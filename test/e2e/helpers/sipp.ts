@@ -16,7 +16,7 @@ export interface SippResult {
   output: string;
 }
 
-/** Runs one SIPp call from 127.0.0.2 (the trunk's identify match) to the lab Asterisk. */
+/** Runs one SIPp call from 127.0.0.2 (the trunk's identify match, unless `source`) to the lab Asterisk. */
 export async function sippCall(call: SippCall): Promise<SippResult> {
   const ast = inject('asterisk');
   const slot = nextSlot++;
@@ -27,7 +27,7 @@ export async function sippCall(call: SippCall): Promise<SippResult> {
     `127.0.0.1:${ast.sipPort}`,
     '-sf', file,
     '-s', call.dialed,
-    '-i', '127.0.0.2',
+    '-i', call.source ?? '127.0.0.2',
     '-p', String(26000 + slot),
     '-mp', String(27000 + slot * 4),
     '-m', '1',
