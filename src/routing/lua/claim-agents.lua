@@ -77,6 +77,43 @@ local function agent_xs(id)
   return t.xs
 end
 
+-- The class heads a small queue's agents could serve, as class_heads gives them (flat extras,
+-- score): only the combinations of the extra skills its candidates hold (calls store theirs
+-- sorted the same way), looked up in one ZMSCORE, so a claim with one agent free reads two
+-- scores per queue rather than every class; all classes when the candidates hold more than
+-- four such skills.
+local function servable_heads(q, cands)
+  local seen, list = {}, {}
+  for _, cand in ipairs(cands) do
+    for _, s in ipairs(agent_xs(cand.id)) do
+      if not seen[s] then
+        seen[s] = true
+        list[#list + 1] = s
+      end
+    end
+  end
+  if #list > 4 then return class_heads(q) end
+  table.sort(list, id_less)
+  local subsets = { 'ZMSCORE', B .. 'qh:' .. q, '' }
+  for mask = 1, 2 ^ #list - 1 do
+    local parts = {}
+    for i = 1, #list do
+      if math.floor(mask / 2 ^ (i - 1)) % 2 == 1 then parts[#parts + 1] = list[i] end
+    end
+    subsets[#subsets + 1] = table.concat(parts, ',')
+  end
+  local scores = redis.call(unpack(subsets))
+  local out = {}
+  for i = 3, #subsets do
+    local score = scores[i - 2]
+    if score then
+      out[#out + 1] = subsets[i]
+      out[#out + 1] = score
+    end
+  end
+  return out
+end
+
 local skill_count = {}
 local function skill_avail(s)
   local n = skill_count[s]

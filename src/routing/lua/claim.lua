@@ -48,7 +48,11 @@ for qn, q in ipairs(ready) do
       qi.cand_ids = {}
       for i, c in ipairs(qi.cands) do qi.cand_ids[i] = c.id end
     end
-    if not qi.small or #qi.cands > 0 then heads = class_heads(q) end
+    if not qi.small then
+      heads = class_heads(q)
+    elseif #qi.cands > 0 then
+      heads = servable_heads(q, qi.cands)
+    end
   end
   -- No agent, or no waiting call: a new agent or call puts the queue back.
   if #heads == 0 then
