@@ -7,6 +7,10 @@ import { loadFlowDir } from './flows/loader.ts';
 import { buildApp } from './http/app.ts';
 import { TokenAuth } from './http/auth.ts';
 import { HttpServices } from './integrations/http-services.ts';
+import { LiveMetrics } from './live/live-metrics.ts';
+import { LiveStats } from './live/live-stats.ts';
+import { LiveStore } from './live/live-store.ts';
+import { tee } from './live/tee.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { createPool, pingPostgres } from './records/db.ts';
 import { EventStore } from './records/event-store.ts';
@@ -93,11 +97,25 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const telephony = new AriTelephony({ ...config.ari, subscriptions: ['endpoint:PJSIP'] }, log.child({ part: 'ari' }));
   const routingConfig = await loadRoutingConfig(config.flowsDir);
   const routingStore = new RoutingStore(redis, config.redis.prefix);
+  // Every appended call and ops event also feeds live stats (today's counters in Redis, pushed on change).
+  const liveSubscriber = redis.duplicate();
+  const live: LiveStats = new LiveStats({
+    store: new LiveStore(redis, config.redis.prefix),
+    routing: routingStore,
+    queues: () => routingAdmin.queues(),
+    subscriber: liveSubscriber,
+    timeZone: config.timezone,
+    log: log.child({ part: 'live' }),
+    now: () => Date.now(),
+  });
+  void live.start().catch((err) => log.warn({ err: (err as Error).message }, 'live stats not following changes'));
+  const callEvents = tee(writer, live.recordCall.bind(live), log);
+  const opsEvents = tee(opsWriter, live.recordOps.bind(live), log);
   const routingAdmin = new RoutingAdmin({
     redis,
     prefix: config.redis.prefix,
     store: routingStore,
-    ops: opsWriter,
+    ops: opsEvents,
     files: routingConfig,
     flowsNamingQueue: (queue) => flowsNamingQueue(flows, queue),
     log: log.child({ part: 'routing-admin' }),
@@ -110,12 +128,12 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const routing = new RoutingService({
     store: routingStore,
     queueConfig: (name) => routingAdmin.queue(name),
-    ops: opsWriter,
+    ops: opsEvents,
     telephony,
     calls: { notify: (id, input) => dispatcher?.calls.notify(id, input), record: (id, type, data) => dispatcher?.calls.record(id, type, data) },
     log: log.child({ part: 'routing' }),
     instanceId: config.instanceId,
-    events: writer,
+    events: callEvents,
     timers: routingTimers,
     callbackEndpoint: config.callbackEndpoint,
     now: () => Date.now(),
@@ -146,7 +164,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
   dispatcher = new Dispatcher({
     telephony,
-    events: writer,
+    events: callEvents,
     registry: new RedisCallRegistry(redis, config.redis.prefix),
     clock: config.clockFixedAt ? clockStartingAt(config.clockFixedAt) : systemClock,
     flows,
@@ -175,6 +193,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     flows: { flows, store: flowStore, auth },
     agents: { routing, store: routingStore, auth },
     routingAdmin: { admin: routingAdmin, auth },
+    live: { live, metrics: new LiveMetrics(live), auth, metricsToken: config.metricsToken },
   });
   const demoCrm = config.demoCrm ? buildDemoCrm() : null;
 
@@ -200,6 +219,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       await routingTimers.close();
       await sms.close();
       configFollower.disconnect();
+      live.close();
+      liveSubscriber.disconnect();
       redis.disconnect();
       await pool.end();
       log.info('stopped');

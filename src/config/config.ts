@@ -72,6 +72,8 @@ const EnvSchema = z.object({
   INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').optional(),
   /** The hotline's own time zone: calls-today counters reset at its midnight. */
   HOTLINE_TIMEZONE: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+  /** When set, GET /metrics wants it as a bearer token; otherwise /metrics is open. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Where a callback dials the caller; `{number}` is replaced by the caller's number. */
   CALLBACK_ENDPOINT: z.string().regex(/^[A-Za-z]+\/\S*\{number\}\S*$/, 'e.g. PJSIP/{number}@trunk').default('PJSIP/{number}@trunk'),
 });
@@ -103,6 +105,7 @@ export type Config = Readonly<{
   instanceId: string;
   callbackEndpoint: string;
   timezone: string;
+  metricsToken: string | null;
 }>;
 
 export class ConfigError extends Error {
@@ -152,5 +155,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceId: e.INSTANCE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
     callbackEndpoint: e.CALLBACK_ENDPOINT,
     timezone: e.HOTLINE_TIMEZONE,
+    metricsToken: e.METRICS_TOKEN ?? null,
   };
 }

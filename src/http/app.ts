@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
+import { registerLiveRoutes, type LiveRouteDeps } from './live-routes.ts';
 import { registerRoutingAdminRoutes, type RoutingAdminRouteDeps } from './routing-admin-routes.ts';
 
 export interface ReadinessChecks {
@@ -22,6 +23,8 @@ export interface AppDeps {
   agents?: AgentRouteDeps;
   /** Queue and agent configuration routes; absent when routing is off. */
   routingAdmin?: RoutingAdminRouteDeps;
+  /** Live stats: GET /live, the /live/ws stream and GET /metrics. */
+  live?: LiveRouteDeps;
 }
 
 const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
@@ -70,6 +73,7 @@ export async function buildApp(deps: AppDeps) {
   if (deps.flows) registerFlowRoutes(app, deps.flows);
   if (deps.agents) registerAgentRoutes(app, deps.agents);
   if (deps.routingAdmin) registerRoutingAdminRoutes(app, deps.routingAdmin);
+  if (deps.live) await registerLiveRoutes(app, deps.live);
 
   return app;
 }
