@@ -15,9 +15,12 @@ import { createLogger, type Logger } from './log/logger.ts';
 import { createPool, pingPostgres } from './records/db.ts';
 import { EventStore } from './records/event-store.ts';
 import { EventWriter } from './records/event-writer.ts';
-import { OpsEventStore } from './records/ops-event-store.ts';
+import { AgentIntervalSink } from './records/agent-interval-sink.ts';
+import { CallRecordSink } from './records/call-record-sink.ts';
+import { ReportStore } from './records/report-store.ts';
 import { FlowStore } from './records/flow-store.ts';
 import { migrate } from './records/migrate.ts';
+import { CallReports } from './reports/call-reports.ts';
 import { RedisCallRegistry } from './redis/redis-call-registry.ts';
 import { createRedis } from './redis/redis.ts';
 import { LogSmsSender, WebhookSmsSender } from './sms/senders.ts';
@@ -70,8 +73,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const store = new EventStore(pool, { retentionDays: config.events.retentionDays });
   const flowStore = new FlowStore(pool);
   const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
-  const writer = new EventWriter(store, log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
-  const opsWriter = new EventWriter(new OpsEventStore(pool), log.child({ part: 'ops-event-writer' }), { ...writerOptions, name: 'ops_events' });
+  // Each batch of events lands with its calls' summaries and rollups (or agents' intervals) in one transaction.
+  const writer = new EventWriter(new CallRecordSink(pool, store), log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
+  const opsWriter = new EventWriter(new AgentIntervalSink(pool), log.child({ part: 'ops-event-writer' }), { ...writerOptions, name: 'ops_events' });
   let migrated = false;
   let stopping = false;
   const prepareDatabase = async (attempt = 0): Promise<void> => {
@@ -182,6 +186,12 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   dispatcher.attach();
   telephony.start();
 
+  const reportStore = new ReportStore(pool);
+  const reports = new CallReports({
+    source: reportStore,
+    timezone: config.timezone,
+    queuesWithSkill: (skill) => routingAdmin.queues().filter((q) => q.skills.some((s) => s.skill === skill)).map((q) => q.name),
+  });
   const app = await buildApp({
     logger: log,
     readiness: {
@@ -193,6 +203,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     flows: { flows, store: flowStore, auth },
     agents: { routing, store: routingStore, auth },
     routingAdmin: { admin: routingAdmin, auth },
+    reports: { reports, source: reportStore, timezone: config.timezone, auth },
     live: { live, metrics: new LiveMetrics(live), auth, metricsToken: config.metricsToken },
   });
   const demoCrm = config.demoCrm ? buildDemoCrm() : null;

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 import { registerLiveRoutes, type LiveRouteDeps } from './live-routes.ts';
+import { registerReportRoutes, type ReportRouteDeps } from './report-routes.ts';
 import { registerRoutingAdminRoutes, type RoutingAdminRouteDeps } from './routing-admin-routes.ts';
 
 export interface ReadinessChecks {
@@ -25,6 +26,8 @@ export interface AppDeps {
   routingAdmin?: RoutingAdminRouteDeps;
   /** Live stats: GET /live, the /live/ws stream and GET /metrics. */
   live?: LiveRouteDeps;
+  /** GET /reports/calls and GET /capacity. */
+  reports?: ReportRouteDeps;
 }
 
 const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
@@ -74,6 +77,7 @@ export async function buildApp(deps: AppDeps) {
   if (deps.agents) registerAgentRoutes(app, deps.agents);
   if (deps.routingAdmin) registerRoutingAdminRoutes(app, deps.routingAdmin);
   if (deps.live) await registerLiveRoutes(app, deps.live);
+  if (deps.reports) registerReportRoutes(app, deps.reports);
 
   return app;
 }

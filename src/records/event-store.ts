@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import type { CallEvent } from '../domain/call-event.ts';
 
+/** Inserts a JSON array of call events ($1), skipping those already stored. Shared with CallRecordSink. */
+export const INSERT_CALL_EVENTS_SQL = `INSERT INTO call_events (id, call_id, seq, type, at, data)
+       SELECT id, "callId", seq, type, at, coalesce(data, '{}'::jsonb)
+         FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "callId" uuid, seq int, type text, at timestamptz, data jsonb)
+       ON CONFLICT (id, at) DO NOTHING`;
+
 /** Day partitions kept ready ahead of the clock (and one behind, for late events). */
 const DAYS_AHEAD = 7;
 
@@ -28,13 +34,7 @@ export class EventStore {
    * Node, one round trip and one plan whatever the batch size.
    */
   async insertJson(events: string): Promise<number> {
-    const res = await this.pool.query(
-      `INSERT INTO call_events (id, call_id, seq, type, at, data)
-       SELECT id, "callId", seq, type, at, coalesce(data, '{}'::jsonb)
-         FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "callId" uuid, seq int, type text, at timestamptz, data jsonb)
-       ON CONFLICT (id, at) DO NOTHING`,
-      [events],
-    );
+    const res = await this.pool.query(INSERT_CALL_EVENTS_SQL, [events]);
     return res.rowCount ?? 0;
   }
 

@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import type { OpsEvent } from '../domain/ops-event.ts';
 
+/** Inserts a JSON array of ops events ($1), skipping those already stored. Shared with AgentIntervalSink. */
+export const INSERT_OPS_EVENTS_SQL = `INSERT INTO ops_events (id, type, at, subject, data)
+       SELECT id, type, at, subject, coalesce(data, '{}'::jsonb)
+         FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, type text, at timestamptz, subject text, data jsonb)
+       ON CONFLICT (id) DO NOTHING`;
+
 /** Writes ops events (agent state, routing config changes); idempotent on the event id. */
 export class OpsEventStore {
   private readonly pool: pg.Pool;
@@ -15,13 +21,7 @@ export class OpsEventStore {
 
   /** Inserts a JSON array of ops events as one statement (see EventStore.insertJson). */
   async insertJson(events: string): Promise<number> {
-    const res = await this.pool.query(
-      `INSERT INTO ops_events (id, type, at, subject, data)
-       SELECT id, type, at, subject, coalesce(data, '{}'::jsonb)
-         FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, type text, at timestamptz, subject text, data jsonb)
-       ON CONFLICT (id) DO NOTHING`,
-      [events],
-    );
+    const res = await this.pool.query(INSERT_OPS_EVENTS_SQL, [events]);
     return res.rowCount ?? 0;
   }
 

@@ -1,0 +1,57 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { CallReportQuery, type CallReports } from '../reports/call-reports.ts';
+import { capacityPlan, CapacityQuery } from '../reports/capacity-report.ts';
+import { callReportCsv } from '../reports/report-csv.ts';
+import { ReportError } from '../reports/report-errors.ts';
+import type { ReportSource } from '../reports/report-source.ts';
+import { requireRole, type TokenAuth } from './auth.ts';
+
+export interface ReportRouteDeps {
+  reports: CallReports;
+  source: ReportSource;
+  /** Default zone of capacity plans (the reports' own default is inside CallReports). */
+  timezone: string;
+  auth: TokenAuth;
+}
+
+/**
+ * Reports for admins and supervisors. Bad query parameters are 400 `validation_failed` with
+ * each parameter's path (unknown ones included); a range or zone the data cannot answer is a
+ * 400/422 with its own id (ReportError: invalid_range, range_not_aligned, range_too_long,
+ * unknown_timezone, unknown_skill, invalid_day, invalid_target, aht_unknown, capacity_unreachable).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function registerReportRoutes(app: FastifyInstance<any, any, any, any, any>, deps: ReportRouteDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const read = requireRole(deps.auth, ['admin', 'supervisor']);
+  const refused = (reply: FastifyReply, err: unknown) => {
+    if (!(err instanceof ReportError)) throw err;
+    return reply.status(err.status).send({ error: err.errorId, message: err.message });
+  };
+
+  r.get('/reports/calls', { preHandler: read, schema: { querystring: CallReportQuery } }, async (req, reply) => {
+    try {
+      const report = await deps.reports.calls(req.query);
+      if (!wantsCsv(req, req.query.format)) return report;
+      const name = `calls_${report.interval}_${report.from.slice(0, 16)}_${report.to.slice(0, 16)}.csv`.replace(/:/g, '');
+      return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(callReportCsv(report));
+    } catch (err) {
+      return refused(reply, err);
+    }
+  });
+
+  r.get('/capacity', { preHandler: read, schema: { querystring: CapacityQuery } }, async (req, reply) => {
+    try {
+      return await capacityPlan({ source: deps.source, reports: deps.reports, timezone: deps.timezone }, req.query);
+    } catch (err) {
+      return refused(reply, err);
+    }
+  });
+}
+
+/** `format=csv`, or no format and an Accept header that asks for text/csv. */
+function wantsCsv(req: FastifyRequest, format: 'json' | 'csv' | undefined): boolean {
+  if (format) return format === 'csv';
+  return /\btext\/csv\b/.test(req.headers.accept ?? '');
+}

@@ -1,0 +1,32 @@
+import type { Measures } from './call-measures.ts';
+
+/** The report intervals: 15/30/60 minutes, and local days, ISO weeks (from Monday) and months. */
+export const SLOT_UNITS = ['15m', '30m', '60m', 'day', 'week', 'month'] as const;
+export type SlotUnit = (typeof SLOT_UNITS)[number];
+
+/** Rollup dimensions to keep; absent = all. `queues` is a set (a skill filter names the queues that need it). */
+export interface RollupFilter {
+  readonly queues?: readonly string[];
+  readonly agent?: string;
+  readonly flow?: string;
+  readonly dialed?: string;
+}
+
+/** One 15-minute bucket's sums: every measure, offered calls per first-level key, handled calls per agent. */
+export interface BucketSums {
+  readonly bucket: Date;
+  readonly measures: Measures;
+  readonly byKey: Map<string, number>;
+  readonly byAgent: Map<string, number>;
+}
+
+/** What reports read (src/records/report-store.ts over Postgres). */
+export interface ReportSource {
+  /** Each bound: an instant with an offset, or a local date / date-time in `tz`. */
+  resolveRange(from: string, to: string, tz: string): Promise<{ from: Date; to: Date }>;
+  /** Starts of the report's slots covering [from, to), in order; the first may be before `from`. */
+  slotStarts(from: Date, to: Date, unit: SlotUnit, tz: string): Promise<Date[]>;
+  bucketSums(from: Date, to: Date, filter: RollupFilter): Promise<BucketSums[]>;
+  /** Start of the oldest bucket, or null when nothing is recorded yet. */
+  firstBucket(): Promise<Date | null>;
+}
