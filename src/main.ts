@@ -105,7 +105,6 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const liveSubscriber = redis.duplicate();
   const live: LiveStats = new LiveStats({
     store: new LiveStore(redis, config.redis.prefix),
-    routing: routingStore,
     queues: () => routingAdmin.queues(),
     subscriber: liveSubscriber,
     timeZone: config.timezone,

@@ -1,7 +1,7 @@
 import { ratio } from '../kpi/stats.ts';
-import { queueSkillSum } from '../routing/strategy.ts';
-import { AGENT_STATES, type AgentSnapshot, type AgentState, type QueueConfig } from '../routing/types.ts';
+import { AGENT_STATES, type AgentState } from '../routing/types.ts';
 import { LIVE_COUNTS, type LiveCount, type LivePhase } from './live-call.ts';
+import type { LiveFloor } from './live-store.ts';
 
 /** Today's numbers for a queue, or for the whole hotline. */
 export interface LiveCounts {
@@ -62,10 +62,10 @@ export interface LiveInputs {
   /** The day's counter hash: `<queue>|<count>` -> integer as text. */
   readonly counters: Readonly<Record<string, string>>;
   readonly phases: Readonly<Record<LivePhase, number>>;
-  readonly queues: readonly QueueConfig[];
-  /** Enqueue times (epoch ms) of each queue's waiting calls. */
-  readonly waiting: Readonly<Record<string, readonly number[]>>;
-  readonly agents: readonly AgentSnapshot[];
+  /** The configured queues' names. */
+  readonly queues: readonly string[];
+  /** Routing's waiting calls and agents, counted (live-floor.lua). */
+  readonly floor: LiveFloor;
 }
 
 const zeroCounts = (): Record<LiveCount, number> => Object.fromEntries(LIVE_COUNTS.map((c) => [c, 0])) as Record<LiveCount, number>;
@@ -84,10 +84,9 @@ function liveCounts(c: Record<LiveCount, number>): LiveCounts {
   };
 }
 
-function byState(agents: readonly AgentSnapshot[]): AgentsByState {
-  const out = Object.fromEntries(AGENT_STATES.map((s) => [s, 0])) as Record<AgentState, number>;
-  for (const a of agents) out[a.state] += 1;
-  return out;
+/** Every state, 0 where the floor has none. */
+function byState(counts: Partial<Record<AgentState, number>> | undefined): AgentsByState {
+  return Object.fromEntries(AGENT_STATES.map((s) => [s, counts?.[s] ?? 0])) as Record<AgentState, number>;
 }
 
 /** Sums the day's hash per queue and for the hotline; fields it does not know are ignored. */
@@ -113,18 +112,16 @@ function sumCounters(counters: Readonly<Record<string, string>>): { total: Recor
 /** The snapshot: pure, from what was read. */
 export function buildSnapshot(i: LiveInputs): LiveSnapshot {
   const { total, perQueue } = sumCounters(i.counters);
-  const names = new Set([...i.queues.map((q) => q.name), ...perQueue.keys()]);
-  const configs = new Map(i.queues.map((q) => [q.name, q]));
+  const names = new Set([...i.queues, ...perQueue.keys()]);
   const queues: Record<string, QueueLive> = {};
   for (const name of [...names].sort()) {
-    const config = configs.get(name);
-    const enqueued = i.waiting[name] ?? [];
-    const oldest = enqueued.length ? enqueued.reduce((m, t) => Math.min(m, t), Infinity) : null;
+    const f = i.floor.queues[name];
+    const oldest = f && f.waiting > 0 && f.oldest > 0 ? f.oldest : null;
     queues[name] = {
-      waiting: enqueued.length,
+      waiting: f?.waiting ?? 0,
       oldestEnqueuedAt: oldest === null ? null : new Date(oldest).toISOString(),
       longestWaitSeconds: oldest === null ? null : Math.max(0, Math.round((i.now - oldest) / 1000)),
-      agents: byState(config ? i.agents.filter((a) => queueSkillSum(a.skills, config) !== null) : []),
+      agents: byState(f?.agents),
       today: liveCounts(perQueue.get(name) ?? zeroCounts()),
     };
   }
@@ -137,7 +134,7 @@ export function buildSnapshot(i: LiveInputs): LiveSnapshot {
     callsInIvr: i.phases.ivr,
     callsQueued: i.phases.queued,
     callsTalking: i.phases.talking,
-    agents: byState(i.agents),
+    agents: byState(i.floor.agents),
     today: liveCounts(total),
     queues,
   };

@@ -4,7 +4,7 @@ import type { OpsEvent } from '../domain/ops-event.ts';
 import type { CallSummary } from '../kpi/call-summary.ts';
 import { DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, type KpiOptions } from '../kpi/kpis.ts';
 import type { Logger } from '../log/logger.ts';
-import type { AgentSnapshot, QueueConfig, WaitingCall } from '../routing/types.ts';
+import type { QueueConfig } from '../routing/types.ts';
 import { Coalescer, realTimers, type CoalescerTimers } from './coalescer.ts';
 import { LIVE_CALL_EVENTS, reduceLiveCall, sameLiveState, type LiveCallState } from './live-call.ts';
 import { dayOf, msUntilNextDay } from './live-day.ts';
@@ -13,8 +13,6 @@ import type { LiveStore } from './live-store.ts';
 
 export interface LiveStatsDeps {
   store: LiveStore;
-  /** Routing's state in Redis: who waits, and every agent's state. */
-  routing: { listAgents(): Promise<AgentSnapshot[]>; waiting(queue: string): Promise<WaitingCall[]> };
   /** The queues configured now (they change at run time). */
   queues(): readonly QueueConfig[];
   /** A connection of its own for SUBSCRIBE (a subscribed connection can do nothing else). */
@@ -47,7 +45,7 @@ const SLOT_IDLE_MS = 12 * 3_600_000;
  * Live stats: fed by every appended call and ops event (main.ts tees the event sinks here),
  * kept in Redis so all instances share today's counters and a restart loses nothing, and read
  * back whenever any instance announces a change (Redis pub/sub: no polling, no Postgres).
- * Waiting calls and agents by state are read from routing's own store at that moment.
+ * Waiting calls and agents by state are counted from routing's keys in Redis at that moment.
  *
  * A call's events are produced by the instance that owns the call, in order; this process
  * folds them (live-call.ts), writes the call's contribution when it changed, and after a
@@ -61,8 +59,10 @@ export class LiveStats {
   private readonly listeners = new Set<LiveListener>();
   private readonly coalescer: Coalescer;
   private readonly timers: CoalescerTimers;
-  private inFlight: Promise<LiveSnapshot> | null = null;
-  private dirty = true;
+  /** A read under way, and the change count when it started. */
+  private inFlight: Promise<{ snapshot: LiveSnapshot; changes: number }> | null = null;
+  /** Changes announced so far: a read that started before the latest one is not the latest. */
+  private changes = 0;
   private newCalls = 0;
   private midnight: { cancel(): void } | null = null;
   private closed = false;
@@ -126,11 +126,8 @@ export class LiveStats {
   }
 
   /** A snapshot read now (shared with a read already under way). */
-  snapshot(): Promise<LiveSnapshot> {
-    this.inFlight ??= this.refresh().finally(() => {
-      this.inFlight = null;
-    });
-    return this.inFlight;
+  async snapshot(): Promise<LiveSnapshot> {
+    return (await this.read()).snapshot;
   }
 
   /** Calls `listener` with a fresh snapshot after every change (coalesced); returns the unsubscribe. */
@@ -181,55 +178,57 @@ export class LiveStats {
   }
 
   private changed(): void {
-    this.dirty = true;
+    this.changes += 1;
     if (this.listeners.size) this.coalescer.poke();
   }
 
+  /** Coalesced: reads and hands the snapshot to every listener; again if it may have missed a change. */
   private async push(): Promise<void> {
-    if (!this.dirty || !this.listeners.size) return;
-    const snap = await this.snapshot().catch((err) => {
+    if (!this.listeners.size) return;
+    let read: { snapshot: LiveSnapshot; changes: number };
+    try {
+      read = await this.read();
+    } catch (err) {
+      // Redis is away; its return ('ready' on the subscriber) is a change and pushes again.
       this.deps.log.warn({ err: (err as Error).message }, 'live snapshot not read');
-      return null;
-    });
-    if (!snap) return;
+      return;
+    }
     for (const l of this.listeners) {
       try {
-        l(snap);
+        l(read.snapshot);
       } catch (err) {
         this.deps.log.warn({ err: (err as Error).message }, 'live listener failed');
       }
     }
+    // The read was shared with one started before the latest change (a GET): push once more.
+    if (this.changes > read.changes) this.coalescer.poke();
   }
 
-  private async refresh(): Promise<LiveSnapshot> {
-    this.dirty = false;
+  private read(): Promise<{ snapshot: LiveSnapshot; changes: number }> {
+    this.inFlight ??= this.refresh(this.changes).finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async refresh(changes: number): Promise<{ snapshot: LiveSnapshot; changes: number }> {
     const now = this.deps.now();
     const day = dayOf(now, this.deps.timeZone);
-    const queues = this.deps.queues();
-    try {
-      const [today, agents, waiting] = await Promise.all([
-        this.deps.store.readDay(day, now),
-        this.deps.routing.listAgents(),
-        Promise.all(queues.map(async (q) => [q.name, (await this.deps.routing.waiting(q.name)).map((c) => c.enqueuedAt)] as const)),
-      ]);
-      const snapshot = buildSnapshot({
-        now,
-        day,
-        timeZone: this.deps.timeZone,
-        serviceLevelSeconds: this.kpi.serviceLevelSeconds,
-        shortAbandonSeconds: this.kpi.shortAbandonSeconds,
-        counters: today.counters,
-        phases: today.phases,
-        queues,
-        waiting: Object.fromEntries(waiting),
-        agents,
-      });
-      this.seen.refreshes += 1;
-      return snapshot;
-    } catch (err) {
-      this.dirty = true;
-      throw err;
-    }
+    const queues = this.deps.queues().map((q) => q.name);
+    const [today, floor] = await Promise.all([this.deps.store.readDay(day, now), this.deps.store.readFloor(queues)]);
+    const snapshot = buildSnapshot({
+      now,
+      day,
+      timeZone: this.deps.timeZone,
+      serviceLevelSeconds: this.kpi.serviceLevelSeconds,
+      shortAbandonSeconds: this.kpi.shortAbandonSeconds,
+      counters: today.counters,
+      phases: today.phases,
+      queues,
+      floor,
+    });
+    this.seen.refreshes += 1;
+    return { snapshot, changes };
   }
 
   /** At the hotline's midnight "today" is a new day even if nothing happens. */

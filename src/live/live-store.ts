@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { CallSummary } from '../kpi/call-summary.ts';
 import { LuaScript } from '../routing/lua-scripts.ts';
+import type { AgentState } from '../routing/types.ts';
 import type { LiveCallState, LivePhase } from './live-call.ts';
 
-const apply = new LuaScript('live-apply.lua', readFileSync(new URL('./lua/live-apply.lua', import.meta.url), 'utf8'));
+const lua = (file: string) => new LuaScript(file, readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8'));
+const apply = lua('live-apply.lua');
+const floor = lua('live-floor.lua');
 
 /** A call's record outlives it long enough for late events and a restart's reconcile. */
 const CALL_TTL_S = 2 * 86_400;
@@ -14,6 +17,12 @@ const DAY_TTL_S = 8 * 86_400;
 export const STALE_PHASE_MS = 12 * 3_600_000;
 
 const PHASES: readonly LivePhase[] = ['ivr', 'queued', 'talking'];
+
+/** Routing's state as the live view counts it (live-floor.lua). */
+export interface LiveFloor {
+  readonly agents: Partial<Record<AgentState, number>>;
+  readonly queues: Readonly<Record<string, { readonly waiting: number; /** epoch ms, 0 when none waits */ readonly oldest: number; readonly agents: Partial<Record<AgentState, number>> }>>;
+}
 
 /**
  * The live figures in Redis, shared by every app instance, under `<prefix>live:`:
@@ -25,11 +34,13 @@ const PHASES: readonly LivePhase[] = ['ivr', 'queued', 'talking'];
 export class LiveStore {
   private readonly redis: Redis;
   private readonly base: string;
+  private readonly routingBase: string;
   readonly channel: string;
 
   constructor(redis: Redis, prefix: string) {
     this.redis = redis;
     this.base = `${prefix}live:`;
+    this.routingBase = `${prefix}routing:`;
     this.channel = `${this.base}changed`;
   }
 
@@ -58,6 +69,17 @@ export class LiveStore {
   /** Announces a change that has no counter of its own (an agent's state, a routing change). */
   async announce(subject: string): Promise<void> {
     await this.redis.publish(this.channel, subject);
+  }
+
+  /**
+   * Waiting calls, the oldest enqueue time and agents by state, per queue and overall, counted
+   * in one script over routing's keys (a few milliseconds of Redis for 2,000 agents and 10,000
+   * waiting calls, against ~80 ms for routing's full listings).
+   */
+  async readFloor(queues: readonly string[]): Promise<LiveFloor> {
+    const json = String(await floor.run(this.redis, [this.routingBase, queues.join(',')]));
+    // cjson writes an empty Lua table as {} (agents) and never as [], so the shape holds.
+    return JSON.parse(json) as LiveFloor;
   }
 
   /** The day's counters and the calls per phase (stale entries left out), read together. */

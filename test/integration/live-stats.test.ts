@@ -18,7 +18,8 @@ import { tee } from '../../src/live/tee.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { EventWriter } from '../../src/records/event-writer.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
-import type { AgentStateChange, QueueConfig } from '../../src/routing/types.ts';
+import { queueSkillSum } from '../../src/routing/strategy.ts';
+import { AGENT_STATES, type AgentConfig, type AgentState, type AgentStateChange, type QueueConfig } from '../../src/routing/types.ts';
 
 /*
  * Live stats against real Redis and a real listening Fastify: events go through the tee'd
@@ -57,7 +58,7 @@ async function instance(opts: { metricsToken?: string } = {}) {
   const writer = new EventWriter<CallEvent>(sink, log, { ...writerOpts, name: 'call_events' });
   const opsWriter = new EventWriter<OpsEvent>(sink, log, { ...writerOpts, name: 'ops_events' });
   const subscriber = new Redis(redisUrl);
-  const live = new LiveStats({ store: new LiveStore(redis, prefix), routing, queues: () => [general], subscriber, timeZone: 'Asia/Shanghai', log, now: () => Date.now() });
+  const live = new LiveStats({ store: new LiveStore(redis, prefix), queues: () => [general], subscriber, timeZone: 'Asia/Shanghai', log, now: () => Date.now() });
   await live.start();
   const events = tee(writer, live.recordCall.bind(live), log);
   const ops = tee(opsWriter, live.recordOps.bind(live), log);
@@ -283,5 +284,60 @@ describe('live stats', () => {
     expect((await fetch(`${b.base}/metrics`)).status).toBe(401);
     expect((await fetch(`${b.base}/metrics`, { headers: bearer(TOKENS.admin) })).status).toBe(401);
     expect((await fetch(`${b.base}/metrics`, { headers: bearer(METRICS_TOKEN) })).status).toBe(200);
+  });
+
+  it("counts routing's floor as routing's own listings say: waiting, the oldest caller, agents by state per queue", async () => {
+    // A seeded floor: two queues with aging (where score order is not enqueue order), one
+    // without, one empty; callers of every priority enqueued out of time order; agents in
+    // every state, some ringing after a claim.
+    let seed = 42;
+    const rand = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31), Math.floor((seed / 2 ** 31) * n));
+    const p = `${prefix}floor:`;
+    const store = new RoutingStore(redis, p);
+    const q = (name: string, skill: string, min: number, agingPerMinute: number): QueueConfig => ({ ...general, name, skills: [{ skill, minProficiency: min }], agingPerMinute });
+    const queues = [q('aged', 'x', 2, 2), q('steep', 'y', 1, 0.5), q('flat', 'y', 1, 0), q('idle', 'z', 1, 0)];
+    const agents: AgentConfig[] = Array.from({ length: 40 }, (_, i) => {
+      const skills: Record<string, number> = {};
+      if (rand(3)) skills.x = 1 + rand(3);
+      if (rand(2)) skills.y = 1 + rand(3);
+      return { id: `f${i}`, endpoint: `PJSIP/f${i}`, skills };
+    });
+    await store.configure(queues, agents);
+    for (const a of agents) {
+      const r = rand(4);
+      if (r === 0) continue;
+      await store.changeAgentState(a.id, 'login');
+      if (r === 1) await store.changeAgentState(a.id, 'pause', 'break');
+    }
+    const now = Date.now();
+    for (let i = 0; i < 300; i++) {
+      const queue = ['aged', 'steep', 'flat'][rand(3)]!;
+      await store.enqueue({ callId: `fc${i}`, queue, skills: rand(4) ? [] : ['nobody'], priority: rand(11), enqueuedAt: now - rand(600_000), owner: 'test' });
+    }
+    // In each aging queue the oldest caller (priority 0) is behind a newer VIP: the head is not the oldest.
+    for (const name of ['aged', 'steep']) {
+      await store.enqueue({ callId: `old-${name}`, queue: name, skills: ['nobody'], priority: 0, enqueuedAt: now - 700_000, owner: 'test' });
+      await store.enqueue({ callId: `vip-${name}`, queue: name, skills: ['nobody'], priority: 10, enqueuedAt: now - 500_000, owner: 'test' });
+    }
+    await store.claim(now);
+
+    const floor = await new LiveStore(redis, p).readFloor(queues.map((x) => x.name));
+    const listed = await store.listAgents();
+    const byState = (list: readonly { state: AgentState }[]) => Object.fromEntries(AGENT_STATES.map((st) => [st, list.filter((a) => a.state === st).length]).filter(([, n]) => n));
+    expect(floor.agents).toEqual(byState(listed));
+    expect(Object.keys(byState(listed)).length).toBeGreaterThan(2);
+    for (const config of queues) {
+      const waiting = await store.waiting(config.name);
+      const f = floor.queues[config.name]!;
+      expect(f.waiting, config.name).toBe(waiting.length);
+      expect(f.oldest, config.name).toBe(waiting.length ? Math.min(...waiting.map((c) => c.enqueuedAt)) : 0);
+      expect(f.agents, config.name).toEqual(byState(listed.filter((a) => queueSkillSum(a.skills, config) !== null)));
+    }
+    // The floor found the old caller behind the head (so the check above is not the head's time).
+    for (const name of ['aged', 'steep']) {
+      const list = await store.waiting(name);
+      expect(floor.queues[name]!.oldest, name).toBe(now - 700_000);
+      expect(list[0]!.callId, name).not.toBe(`old-${name}`);
+    }
   });
 });

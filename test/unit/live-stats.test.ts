@@ -6,7 +6,6 @@ import { countField, reduceLiveCall, sameLiveState, type LiveCallState } from '.
 import { dayOf, msUntilNextDay } from '../../src/live/live-day.ts';
 import { buildSnapshot, type LiveInputs } from '../../src/live/live-snapshot.ts';
 import { applyMergePatch, mergePatchBetween } from '../../src/live/merge-patch.ts';
-import type { AgentSnapshot, AgentState, QueueConfig } from '../../src/routing/types.ts';
 
 /*
  * Hand-built calls (times in seconds after each call's base), shaped like what the flow nodes
@@ -87,32 +86,6 @@ function dayHash(states: Iterable<LiveCallState>, day: string): Record<string, s
   return Object.fromEntries([...sums].map(([f, v]) => [f, String(v)]));
 }
 
-const queue = (name: string, skill = name): QueueConfig => ({
-  name,
-  skills: [{ skill, minProficiency: 1 }],
-  strategy: 'longest-idle',
-  ringTimeoutSeconds: 15,
-  wrapUpSeconds: 0,
-  maxWaitSeconds: 600,
-  agingPerMinute: 0,
-  announce: { position: true, estimatedWait: true, everySeconds: 30 },
-  overflow: [],
-  callback: true,
-  joinWhenEmpty: false,
-});
-const agent = (id: string, state: AgentState, skills: Record<string, number>): AgentSnapshot => ({
-  id,
-  endpoint: `PJSIP/${id}`,
-  skills,
-  state,
-  pauseReason: null,
-  lastCallEndedAt: 0,
-  callsToday: 0,
-  currentCallId: null,
-  currentQueue: null,
-  stateSince: 0,
-});
-
 function inputs(over: Partial<LiveInputs>): LiveInputs {
   return {
     now: T0,
@@ -123,8 +96,7 @@ function inputs(over: Partial<LiveInputs>): LiveInputs {
     counters: {},
     phases: { ivr: 0, queued: 0, talking: 0 },
     queues: [],
-    waiting: {},
-    agents: [],
+    floor: { agents: {}, queues: {} },
     ...over,
   };
 }
@@ -132,7 +104,7 @@ function inputs(over: Partial<LiveInputs>): LiveInputs {
 describe('live call reducer', () => {
   it("today's counters are the hand-worked figures, and the KPI functions' over the same calls", () => {
     const { states, summaries } = foldAll(CALLS);
-    const snap = buildSnapshot(inputs({ counters: dayHash(states.values(), '2025-03-03'), queues: [queue('general'), queue('billing')] }));
+    const snap = buildSnapshot(inputs({ counters: dayHash(states.values(), '2025-03-03'), queues: ['general', 'billing'] }));
     const general = snap.queues.general!.today;
     expect(snap.today.offered).toBe(9);
     expect(general).toMatchObject({ offered: 7, reachedQueue: 7, answered: 3, abandoned: 1, shortAbandoned: 1, answeredWithinThreshold: 2, serviceLevelBase: 6 });
@@ -183,19 +155,25 @@ describe('live call reducer', () => {
 });
 
 describe('live snapshot', () => {
-  it('counts waiting calls, the longest wait and agents by state per queue by their skills', () => {
+  it("shows routing's counts per queue with every agent state, and the longest wait from the oldest call", () => {
     const snap = buildSnapshot(
       inputs({
         now: T0 + 95_000,
-        queues: [queue('general'), queue('vip')],
-        waiting: { general: [T0 + 30_000, T0 + 5_000, T0 + 60_000] },
-        agents: [agent('a1', 'available', { general: 3 }), agent('a2', 'on_call', { general: 1, vip: 2 }), agent('a3', 'paused', { vip: 1 }), agent('a4', 'logged_out', {})],
+        queues: ['general', 'vip', 'empty'],
+        floor: {
+          agents: { logged_out: 1, available: 1, on_call: 1, paused: 1 },
+          queues: {
+            general: { waiting: 3, oldest: T0 + 5_000, agents: { available: 1, on_call: 1 } },
+            vip: { waiting: 0, oldest: 0, agents: { on_call: 1, paused: 1 } },
+          },
+        },
         phases: { ivr: 4, queued: 3, talking: 1 },
       }),
     );
     expect(snap.queues.general).toMatchObject({ waiting: 3, longestWaitSeconds: 90, oldestEnqueuedAt: new Date(T0 + 5_000).toISOString() });
     expect(snap.queues.general!.agents).toEqual({ logged_out: 0, available: 1, ringing: 0, on_call: 1, wrap_up: 0, paused: 0 });
-    expect(snap.queues.vip).toMatchObject({ waiting: 0, longestWaitSeconds: null, agents: { on_call: 1, paused: 1, available: 0 } });
+    expect(snap.queues.vip).toMatchObject({ waiting: 0, longestWaitSeconds: null, oldestEnqueuedAt: null, agents: { on_call: 1, paused: 1, available: 0 } });
+    expect(snap.queues.empty).toMatchObject({ waiting: 0, longestWaitSeconds: null, agents: { logged_out: 0, available: 0 } });
     expect(snap.agents).toEqual({ logged_out: 1, available: 1, ringing: 0, on_call: 1, wrap_up: 0, paused: 1 });
     expect([snap.callsInIvr, snap.callsQueued, snap.callsTalking]).toEqual([4, 3, 1]);
   });
@@ -220,8 +198,8 @@ describe('merge patches', () => {
 
   it('patches a real snapshot change to the same JSON (nulls read as absent)', () => {
     const { states } = foldAll({ A: CALLS.A!, B: CALLS.B! });
-    const before = buildSnapshot(inputs({ queues: [queue('general')] }));
-    const after = buildSnapshot(inputs({ now: T0 + 1000, queues: [queue('general')], counters: dayHash(states.values(), '2025-03-03') }));
+    const before = buildSnapshot(inputs({ queues: ['general'] }));
+    const after = buildSnapshot(inputs({ now: T0 + 1000, queues: ['general'], counters: dayHash(states.values(), '2025-03-03') }));
     const withoutNulls = (x: unknown) => JSON.parse(JSON.stringify(x, (_k, v) => (v === null ? undefined : v)));
     const patched = applyMergePatch(JSON.parse(JSON.stringify(before)), mergePatchBetween(before, after));
     expect(withoutNulls(patched)).toEqual(withoutNulls(after));
