@@ -9,8 +9,10 @@ const lua = (file: string) => new LuaScript(file, readFileSync(new URL(`./lua/${
 const apply = lua('live-apply.lua');
 const floor = lua('live-floor.lua');
 
-/** A call's record outlives it long enough for late events and a restart's reconcile. */
+/** A live call's record outlasts any call, so a restart's reconcile can resume it. */
 const CALL_TTL_S = 2 * 86_400;
+/** An ended call's record stays an hour for late events (~1 KB each: 10,000 calls an hour keep ~12 MB). */
+const ENDED_CALL_TTL_S = 3_600;
 /** Day hashes are kept a week: yesterday's figures stay readable for a while. */
 const DAY_TTL_S = 8 * 86_400;
 /** A phase entry not touched for this long is a call lost without call.ended (no call idles this long). */
@@ -54,7 +56,7 @@ export class LiveStore {
       JSON.stringify(state.counts),
       JSON.stringify(summary),
       now,
-      CALL_TTL_S,
+      summary.phase === 'ended' ? ENDED_CALL_TTL_S : CALL_TTL_S,
       DAY_TTL_S,
       now - STALE_PHASE_MS,
     ]);
