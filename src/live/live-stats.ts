@@ -82,6 +82,8 @@ export class LiveStats {
   /** Follows other instances' changes and the day's end. Not awaited by startup: ioredis resubscribes after a Redis outage. */
   async start(): Promise<void> {
     const sub = this.deps.subscriber;
+    // The app's main connection already reports Redis outages; this one only must not throw.
+    sub.on('error', (err: Error) => this.deps.log.debug({ err: err.message }, 'live subscriber error'));
     sub.on('message', (channel: string) => {
       if (channel === this.deps.store.channel) this.changed();
     });

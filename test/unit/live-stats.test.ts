@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
 import { summarizeCalls, type CallSummary, type FoldableEvent } from '../../src/kpi/call-summary.ts';
 import { abandoned, answered, offered, serviceLevel } from '../../src/kpi/kpis.ts';
 import { Coalescer, type CoalescerTimers } from '../../src/live/coalescer.ts';
@@ -278,5 +279,13 @@ describe('coalescer', () => {
     c.close();
     c.poke();
     expect(clock.pending()).toEqual([]);
+  });
+});
+
+describe('METRICS_TOKEN', () => {
+  it('is off by default, taken when 16+ characters, refused when shorter', () => {
+    expect(loadConfig({ ARI_PASSWORD: 'x' }).metricsToken).toBeNull();
+    expect(loadConfig({ ARI_PASSWORD: 'x', METRICS_TOKEN: 'm'.repeat(16) }).metricsToken).toBe('m'.repeat(16));
+    expect(() => loadConfig({ ARI_PASSWORD: 'x', METRICS_TOKEN: 'short' })).toThrow(ConfigError);
   });
 });
