@@ -214,3 +214,10 @@ export function nonZeroDeltas(deltas: Map<string, Contribution>): Contribution[]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, d]) => d);
 }
+
+/** The same deltas summed over agents (for the rollup without the agent dimension), in key order. */
+export function withoutAgent(deltas: readonly Contribution[]): Contribution[] {
+  const out = new Map<string, Contribution>();
+  for (const d of deltas) addDelta(out, null, { key: { ...d.key, agent: '' }, measures: d.measures });
+  return nonZeroDeltas(out);
+}

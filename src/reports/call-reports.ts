@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, type KpiOptions } from '../kpi/kpis.ts';
-import { BUCKET_MS, type Measures } from './call-measures.ts';
+import { BUCKET_MS } from './call-measures.ts';
 import { ReportError } from './report-errors.ts';
 import { addMeasures, kpisFromMeasures, type ReportKpis } from './report-kpis.ts';
-import { SLOT_UNITS, type BucketSums, type ReportSource, type RollupFilter, type SlotUnit } from './report-source.ts';
+import { SLOT_UNITS, type ReportSource, type RollupFilter, type SlotSums, type SlotUnit } from './report-source.ts';
 import { isTimeZone, localIso } from './time-zone.ts';
 
 /** A date (local midnight), a local date-time, or an instant with Z or an offset. */
@@ -77,8 +77,8 @@ export class CallReports {
     if (!isTimeZone(tz)) throw new ReportError(400, 'unknown_timezone', `unknown time zone ${tz}`);
     const { from, to } = await this.range(q.from, q.to, tz, q.interval);
     const filter = this.filter(q);
-    const [starts, buckets] = await Promise.all([this.deps.source.slotStarts(from, to, q.interval, tz), this.deps.source.bucketSums(from, to, filter)]);
-    const slots = intoSlots(starts, buckets);
+    const starts = await this.deps.source.slotStarts(from, to, q.interval, tz);
+    const slots = await this.deps.source.slotSums(starts, from, to, filter);
     const rows = starts.map((start, i) => {
       const s = slots[i]!;
       const end = starts[i + 1] ?? to;
@@ -127,30 +127,13 @@ export class CallReports {
   }
 }
 
-interface Slot {
-  measures: Measures;
-  byKey: Map<string, number>;
-  byAgent: Map<string, number>;
-}
-
-function emptySlot(): Slot {
+function emptySlot(): SlotSums {
   return { measures: {}, byKey: new Map(), byAgent: new Map() };
 }
 
-function mergeSlot(into: Slot, b: Pick<BucketSums, 'measures' | 'byKey' | 'byAgent'>): Slot {
+function mergeSlot(into: SlotSums, b: SlotSums): SlotSums {
   addMeasures(into.measures, b.measures);
   for (const [k, n] of b.byKey) into.byKey.set(k, (into.byKey.get(k) ?? 0) + n);
   for (const [a, n] of b.byAgent) into.byAgent.set(a, (into.byAgent.get(a) ?? 0) + n);
   return into;
-}
-
-/** Sums each bucket into the slot that holds it (the last slot starting at or before it). */
-export function intoSlots(starts: readonly Date[], buckets: readonly BucketSums[]): Slot[] {
-  const slots = starts.map(() => emptySlot());
-  let i = 0;
-  for (const b of buckets) {
-    while (i + 1 < starts.length && starts[i + 1]!.getTime() <= b.bucket.getTime()) i++;
-    if (slots[i]) mergeSlot(slots[i]!, b);
-  }
-  return slots;
 }

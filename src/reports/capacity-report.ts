@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { agentsNeeded, staffingTable, type StaffingTarget } from '../capacity/erlang-c.ts';
 import { sameWeekdayForecast } from '../capacity/forecast.ts';
-import { intoSlots, type CallReports } from './call-reports.ts';
+import type { CallReports } from './call-reports.ts';
 import { ReportError } from './report-errors.ts';
 import { addMeasures, kpisFromMeasures } from './report-kpis.ts';
 import type { ReportSource } from './report-source.ts';
@@ -78,9 +78,10 @@ export async function capacityPlan(deps: { source: ReportSource; reports: CallRe
     past.map(async (day) => {
       const { from, to } = await deps.reports.range(day, shiftDay(day, 1), tz, q.interval);
       if (first === null || to.getTime() <= first.getTime()) return;
-      const [starts, buckets] = await Promise.all([deps.source.slotStarts(from, to, q.interval, tz), deps.source.bucketSums(from, to, filter)]);
-      history.set(day, intoSlots(starts, buckets).map((s) => s.measures.offered ?? 0));
-      for (const b of buckets) addMeasures(measures, b.measures);
+      const starts = await deps.source.slotStarts(from, to, q.interval, tz);
+      const slots = await deps.source.slotSums(starts, from, to, filter);
+      history.set(day, slots.map((s) => s.measures.offered ?? 0));
+      for (const s of slots) addMeasures(measures, s.measures);
     }),
   );
   const forecast = sameWeekdayForecast(history, q.day, q.weeks);

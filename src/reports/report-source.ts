@@ -12,9 +12,8 @@ export interface RollupFilter {
   readonly dialed?: string;
 }
 
-/** One 15-minute bucket's sums: every measure, offered calls per first-level key, handled calls per agent. */
-export interface BucketSums {
-  readonly bucket: Date;
+/** One slot's sums: every measure, offered calls per first-level key, handled calls per agent. */
+export interface SlotSums {
   readonly measures: Measures;
   readonly byKey: Map<string, number>;
   readonly byAgent: Map<string, number>;
@@ -26,7 +25,8 @@ export interface ReportSource {
   resolveRange(from: string, to: string, tz: string): Promise<{ from: Date; to: Date }>;
   /** Starts of the report's slots covering [from, to), in order; the first may be before `from`. */
   slotStarts(from: Date, to: Date, unit: SlotUnit, tz: string): Promise<Date[]>;
-  bucketSums(from: Date, to: Date, filter: RollupFilter): Promise<BucketSums[]>;
+  /** Sums of the buckets in [from, to), per slot (`starts` ascending; a bucket counts in the last slot starting at or before it). */
+  slotSums(starts: readonly Date[], from: Date, to: Date, filter: RollupFilter): Promise<SlotSums[]>;
   /** Start of the oldest bucket, or null when nothing is recorded yet. */
   firstBucket(): Promise<Date | null>;
 }

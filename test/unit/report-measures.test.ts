@@ -4,7 +4,6 @@ import { emptySummary, foldCallEvent, summarizeCalls, type CallSummary } from '.
 import { callKpis } from '../../src/kpi/kpis.ts';
 import { percentile } from '../../src/kpi/stats.ts';
 import { addDelta, contribution, keyString, nonZeroDeltas, waitBin, WAIT_BIN_COLUMNS, WAIT_BIN_EDGES, type Contribution } from '../../src/reports/call-measures.ts';
-import { intoSlots } from '../../src/reports/call-reports.ts';
 import { callReportCsv } from '../../src/reports/report-csv.ts';
 import { addMeasures, kpisFromMeasures, p90Bin, type ReportKpis } from '../../src/reports/report-kpis.ts';
 import { localIso } from '../../src/reports/time-zone.ts';
@@ -103,15 +102,6 @@ describe('wait histogram and p90 bin', () => {
 });
 
 describe('report slots and output', () => {
-  it('sums each bucket into the last slot starting at or before it', () => {
-    const d = (s: string) => new Date(`2024-06-03T${s}:00Z`);
-    const starts = [d('00:00'), d('01:00'), d('02:00')];
-    const b = (t: string, offered: number) => ({ bucket: d(t), measures: { offered }, byKey: new Map([['1', offered]]), byAgent: new Map() });
-    const slots = intoSlots(starts, [b('00:00', 1), b('00:45', 2), b('01:00', 4), b('02:30', 8)]);
-    expect(slots.map((s) => s.measures.offered ?? 0)).toEqual([3, 4, 8]);
-    expect(slots[0]!.byKey.get('1')).toBe(3);
-  });
-
   it('writes local times with the zone offset', () => {
     expect(localIso(new Date('2024-06-03T16:00:00Z'), 'Asia/Shanghai')).toBe('2024-06-04T00:00:00+08:00');
     expect(localIso(new Date('2024-06-03T16:00:00Z'), 'America/New_York')).toBe('2024-06-03T12:00:00-04:00');

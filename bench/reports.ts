@@ -1,0 +1,264 @@
+/**
+ * Report query times over a big day. Loads synthetic call events through CallRecordSink (the
+ * code path the app's consumers use: events, call summaries and the 15-minute rollup in one
+ * transaction per batch, two writers side by side) into a fresh database, then times
+ * CallReports.calls (every SQL query and the assembly in Node) for a day's report, repeated.
+ *   node bench/reports.ts [events=10000000] [days=1] [runs=40] [postgres base url] [--keep]
+ *
+ * Calls start evenly over `days` local days (Asia/Shanghai) and are fed in time order, each
+ * batch (5,000 events, a full consumer read) holding pieces of many calls, as a live stream
+ * does: a call's summary and rollup rows are rewritten several times before it ends.
+ * Dimensions: 2 numbers -> 2 flows, 6 first-level keys -> 10 queues, 30 agents per queue
+ * (300 in all). No agent state changes are loaded (the reports read calls and the rollup only).
+ * `--keep` keeps the database (hotline_bench_reports) and reuses it when the same size is asked
+ * again, to iterate on queries.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { CallRecordSink } from '../src/records/call-record-sink.ts';
+import { createPool } from '../src/records/db.ts';
+import { EventStore } from '../src/records/event-store.ts';
+import { migrate } from '../src/records/migrate.ts';
+import { ReportStore } from '../src/records/report-store.ts';
+import { CallReports, type CallReportQuery } from '../src/reports/call-reports.ts';
+
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const TOTAL = Number(args[0] ?? 10_000_000);
+const DAYS = Number(args[1] ?? 1);
+const RUNS = Number(args[2] ?? 40);
+const BASE = args[3] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const KEEP = flags.includes('--keep');
+const DB = 'hotline_bench_reports';
+const TZ = 'Asia/Shanghai';
+/** 2025-03-03 00:00 in Shanghai. */
+const DAY0 = Date.parse('2025-03-02T16:00:00Z');
+const BATCH = 5_000;
+const WRITERS = 2;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+// ---- synthetic calls ------------------------------------------------------------------------
+
+interface Ev {
+  id: string;
+  callId: string;
+  seq: number;
+  type: string;
+  at: string;
+  data: Record<string, unknown>;
+  t: number;
+}
+
+const NUMBERS = [
+  ['4008001234', 'main'],
+  ['4008005678', 'promo'],
+] as const;
+const KEYS = ['1', '2', '3', '4', '5', '0'];
+const QUEUES = Array.from({ length: 10 }, (_, i) => `q${i}`);
+const AGENTS_PER_QUEUE = 30;
+
+let seed = 12345;
+const rnd = () => {
+  seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+};
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+
+/** One call's events (about 25 for an answered call with a survey). */
+function callEvents(t0: number): Ev[] {
+  const callId = randomUUID();
+  const out: Ev[] = [];
+  let t = t0;
+  let seq = 0;
+  const [dialed, flow] = pick(NUMBERS);
+  const key = pick(KEYS);
+  // Keys route to queues: key k's callers mostly go to two queues of their own.
+  const queue = QUEUES[(KEYS.indexOf(key) * 2 + (rnd() < 0.7 ? 0 : 1)) % QUEUES.length]!;
+  const ev = (type: string, data: Record<string, unknown> = {}) => out.push({ id: randomUUID(), callId, seq: ++seq, type, at: '', data, t });
+  const wait = (s: number) => (t += Math.round(s * 1000));
+  const node = (name: string, type: string) => ev('flow.node_entered', { flow, version: 3, node: name, type });
+  ev('call.started', { caller: `+86138${Math.floor(rnd() * 1e8)}`, dialed, flow, version: 3, role: 'caller' });
+  ev('flow.started', { flow, version: 3, language: 'zh' });
+  node('welcome', 'play');
+  ev('prompt.played', { prompt: 'welcome' });
+  wait(3 + rnd() * 5);
+  node('menu', 'menu');
+  ev('prompt.played', { prompt: 'menu' });
+  wait(2 + rnd() * 8);
+  ev('dtmf', { digit: key, node: 'menu' });
+  ev('menu.selected', { node: 'menu', digit: key, firstLevel: true });
+  const x = rnd();
+  if (x < 0.45) {
+    node('self', 'play');
+    ev('prompt.played', { prompt: 'self' });
+    wait(10 + rnd() * 60);
+    ev('call.ended', { cause: rnd() < 0.8 ? 'completed' : 'caller_hangup' });
+    return out;
+  }
+  node('agent', 'queue');
+  ev('queue.requested', { node: 'agent', queue, skills: [], priority: 0 });
+  ev('queue.joined', { node: 'agent', queue, position: 1 + Math.floor(rnd() * 10) });
+  ev('queue.position_announced', { node: 'agent', queue, position: 1, ewtSeconds: 30 });
+  if (x < 0.55) {
+    wait(rnd() * 120);
+    ev('call.ended', { cause: 'caller_hangup' });
+    return out;
+  }
+  wait(rnd() * rnd() * 90);
+  const agent = `${queue}-a${Math.floor(rnd() * AGENTS_PER_QUEUE)}`;
+  ev('agent.offered', { agentId: agent, queue });
+  wait(2 + rnd() * 5);
+  ev('agent.answered', { agentId: agent, queue });
+  ev('queue.left', { node: 'agent', queue, reason: 'answered', agentId: agent });
+  wait(60 + rnd() * 400);
+  ev('bridge.ended', { node: 'agent', agentId: agent, by: 'agent' });
+  node('rating', 'survey');
+  ev('prompt.played', { prompt: 'rating' });
+  wait(5);
+  if (rnd() < 0.6) {
+    ev('dtmf', { digit: '5', node: 'rating' });
+    ev('survey.answered', { question: 'satisfaction', score: 1 + Math.floor(rnd() * 5), scale: 5, node: 'rating' });
+  }
+  node('thanks', 'hangup');
+  wait(2);
+  ev('call.ended', { cause: 'completed' });
+  return out;
+}
+
+/**
+ * Batches of events in time order: calls start evenly over the days, and their events are
+ * released when the clock passes them, so a batch holds pieces of the calls in progress.
+ */
+function* batches(total: number): Generator<string> {
+  const span = DAYS * 86_400_000;
+  const perCall = 15.5; // a little under the mean events per call of callEvents (~15.8), so `total` is reached
+  const calls = Math.ceil(total / perCall);
+  const step = span / calls;
+  let pending: Ev[] = [];
+  let out: Ev[] = [];
+  let emitted = 0;
+  let c = 0;
+  const windowMs = 60_000;
+  for (let clock = DAY0; emitted < total && (c < calls || pending.length > 0); clock += windowMs) {
+    for (; c < calls && DAY0 + c * step < clock + windowMs; c++) pending.push(...callEvents(DAY0 + Math.floor(c * step)));
+    pending.sort((a, b) => a.t - b.t);
+    let i = 0;
+    while (i < pending.length && (pending[i]!.t < clock + windowMs || c >= calls) && emitted < total) {
+      const e = pending[i++]!;
+      e.at = new Date(e.t).toISOString();
+      out.push(e);
+      emitted++;
+      if (out.length === BATCH) {
+        yield JSON.stringify(out, (k, v) => (k === 't' ? undefined : v));
+        out = [];
+      }
+    }
+    pending = pending.slice(i);
+  }
+  if (out.length) yield JSON.stringify(out, (k, v) => (k === 't' ? undefined : v));
+}
+
+// ---- load -----------------------------------------------------------------------------------
+
+async function load(pool: pg.Pool): Promise<void> {
+  const sink = new CallRecordSink(pool, new EventStore(pool));
+  await pool.query(`SELECT call_events_ensure_days($1::date, $2::date)`, [new Date(DAY0 + 8 * 3_600_000).toISOString().slice(0, 10), new Date(DAY0 + (DAYS + 1) * 86_400_000).toISOString().slice(0, 10)]);
+  const source = batches(TOTAL);
+  let written = 0;
+  const started = performance.now();
+  let lastReport = started;
+  const worker = async () => {
+    for (let next = source.next(); !next.done; next = source.next()) {
+      const n = await sink.insertJson(next.value);
+      written += n;
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        console.log(`  ${fmt(written)} events, ${fmt(written / ((lastReport - started) / 1000))}/s`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: WRITERS }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`loaded ${fmt(written)} events through CallRecordSink in ${seconds.toFixed(0)} s: ${fmt(written / seconds)} events/s (events + summaries + rollup, ${WRITERS} writers)`);
+  await pool.query('VACUUM ANALYZE calls');
+  await pool.query('VACUUM ANALYZE call_rollup_15m');
+  await pool.query('VACUUM ANALYZE call_rollup_15m_no_agent');
+}
+
+// ---- queries --------------------------------------------------------------------------------
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function time(name: string, reports: CallReports, q: CallReportQuery): Promise<void> {
+  await reports.calls(q); // warm
+  const ms: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    const r = await reports.calls(q);
+    ms.push(performance.now() - t);
+    rows = r.rows.length;
+  }
+  ms.sort((a, b) => a - b);
+  console.log(`  ${name.padEnd(44)} rows ${String(rows).padStart(3)}  p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms  max ${ms.at(-1)!.toFixed(1).padStart(6)} ms`);
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: BASE });
+  await admin.connect();
+  const url = new URL(BASE);
+  url.pathname = `/${DB}`;
+  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB])).rowCount === 1;
+  let pool: pg.Pool | null = null;
+  let reuse = false;
+  if (exists) {
+    pool = createPool(url.toString(), () => undefined);
+    const n = await pool.query<{ n: string }>('SELECT count(*) AS n FROM call_events').catch(() => null);
+    reuse = KEEP && Number(n?.rows[0]?.n) === TOTAL;
+    if (!reuse) {
+      await pool.end();
+      pool = null;
+      await admin.query(`DROP DATABASE ${DB}`);
+    }
+  }
+  if (!reuse) await admin.query(`CREATE DATABASE ${DB}`);
+  pool ??= createPool(url.toString(), () => undefined);
+  try {
+    if (reuse) console.log(`reusing ${DB} with ${fmt(TOTAL)} events`);
+    else {
+      await migrate(pool);
+      console.log(`loading ${fmt(TOTAL)} events over ${DAYS} day(s) ...`);
+      await load(pool);
+    }
+    const sizes = await pool.query<{ calls: string; rollup: string; lite: string; ev: string; ro: string; ca: string }>(
+      `SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM call_rollup_15m) AS rollup, (SELECT count(*) FROM call_rollup_15m_no_agent) AS lite,
+              pg_size_pretty(pg_total_relation_size('call_events')::bigint + coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'call_events'::regclass), 0)::bigint) AS ev,
+              pg_size_pretty(pg_total_relation_size('call_rollup_15m')) AS ro, pg_size_pretty(pg_total_relation_size('calls')) AS ca`,
+    );
+    const s = sizes.rows[0]!;
+    console.log(`calls ${fmt(Number(s.calls))} (${s.ca}), call_events ${s.ev}, call_rollup_15m rows ${fmt(Number(s.rollup))} (${s.ro}), call_rollup_15m_no_agent rows ${fmt(Number(s.lite))}, per day ${fmt(Number(s.rollup) / DAYS)} / ${fmt(Number(s.lite) / DAYS)}`);
+
+    const reports = new CallReports({ source: new ReportStore(pool), timezone: TZ, queuesWithSkill: () => ['q0', 'q1'] });
+    const day = { from: '2025-03-03', to: '2025-03-04' };
+    console.log(`a day's report (${DAYS === 1 ? 'every event' : `1/${DAYS} of the events`}), CallReports.calls, ${RUNS} runs each:`);
+    await time('day by 60m', reports, { ...day, interval: '60m' });
+    await time('day by 15m', reports, { ...day, interval: '15m' });
+    await time('day by 30m', reports, { ...day, interval: '30m' });
+    await time('day as one row', reports, { ...day, interval: 'day' });
+    await time('day by 60m, queue=q3', reports, { ...day, interval: '60m', queue: 'q3' });
+    await time('day by 60m, agent=q3-a7', reports, { ...day, interval: '60m', agent: 'q3-a7' });
+    await time('day by 60m, number=4008005678', reports, { ...day, interval: '60m', number: '4008005678' });
+    await time('day by 60m, skill -> q0,q1 & flow=main', reports, { ...day, interval: '60m', skill: 'x', flow: 'main' });
+    if (DAYS >= 7) await time('week by day', reports, { from: '2025-03-03', to: '2025-03-10', interval: 'day' });
+    if (DAYS >= 28) await time('month (28 days) as one row', reports, { from: '2025-03-03', to: '2025-03-31', interval: 'month' });
+  } finally {
+    await pool.end();
+    if (!KEEP) await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
+    await admin.end();
+  }
+}
+
+await main();

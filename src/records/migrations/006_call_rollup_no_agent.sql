@@ -1,0 +1,68 @@
+-- call_rollup_15m without the agent dimension. The agent multiplies a bucket's rows (every
+-- agent who answered calls of that queue, number and key has a row of its own): a day's report
+-- that does not filter by agent reads this table instead, a fraction of the rows (the bench
+-- measures both). Kept by the same deltas as call_rollup_15m, in the same transaction.
+CREATE TABLE call_rollup_15m_no_agent (
+  bucket                 timestamptz NOT NULL,
+  queue                  text NOT NULL,
+  flow                   text NOT NULL,
+  dialed                 text NOT NULL,
+  first_key              text NOT NULL,
+  offered                integer NOT NULL DEFAULT 0,
+  ended                  integer NOT NULL DEFAULT 0,
+  contained              integer NOT NULL DEFAULT 0,
+  ivr_n                  integer NOT NULL DEFAULT 0,
+  ivr_ms                 bigint NOT NULL DEFAULT 0,
+  agent_requests         integer NOT NULL DEFAULT 0,
+  reached_queue          integer NOT NULL DEFAULT 0,
+  answered               integer NOT NULL DEFAULT 0,
+  abandoned              integer NOT NULL DEFAULT 0,
+  short_abandoned        integer NOT NULL DEFAULT 0,
+  sl_within              integer NOT NULL DEFAULT 0,
+  asa_n                  integer NOT NULL DEFAULT 0,
+  asa_ms                 bigint NOT NULL DEFAULT 0,
+  wait_n                 integer NOT NULL DEFAULT 0,
+  wait_ms                bigint NOT NULL DEFAULT 0,
+  wait_h00               integer NOT NULL DEFAULT 0,
+  wait_h01               integer NOT NULL DEFAULT 0,
+  wait_h02               integer NOT NULL DEFAULT 0,
+  wait_h03               integer NOT NULL DEFAULT 0,
+  wait_h04               integer NOT NULL DEFAULT 0,
+  wait_h05               integer NOT NULL DEFAULT 0,
+  wait_h06               integer NOT NULL DEFAULT 0,
+  wait_h07               integer NOT NULL DEFAULT 0,
+  wait_h08               integer NOT NULL DEFAULT 0,
+  wait_h09               integer NOT NULL DEFAULT 0,
+  wait_h10               integer NOT NULL DEFAULT 0,
+  wait_h11               integer NOT NULL DEFAULT 0,
+  wait_h12               integer NOT NULL DEFAULT 0,
+  wait_h13               integer NOT NULL DEFAULT 0,
+  wait_h14               integer NOT NULL DEFAULT 0,
+  wait_h15               integer NOT NULL DEFAULT 0,
+  wait_h16               integer NOT NULL DEFAULT 0,
+  wait_h17               integer NOT NULL DEFAULT 0,
+  wait_h18               integer NOT NULL DEFAULT 0,
+  wait_h19               integer NOT NULL DEFAULT 0,
+  wait_h20               integer NOT NULL DEFAULT 0,
+  wait_h21               integer NOT NULL DEFAULT 0,
+  wait_h22               integer NOT NULL DEFAULT 0,
+  wait_h23               integer NOT NULL DEFAULT 0,
+  aht_n                  integer NOT NULL DEFAULT 0,
+  aht_ms                 bigint NOT NULL DEFAULT 0,
+  handled                integer NOT NULL DEFAULT 0,
+  transfers_to_ivr       integer NOT NULL DEFAULT 0,
+  callbacks_requested    integer NOT NULL DEFAULT 0,
+  callbacks_completed    integer NOT NULL DEFAULT 0,
+  survey_offered         integer NOT NULL DEFAULT 0,
+  survey_answered_calls  integer NOT NULL DEFAULT 0,
+  survey_answers         integer NOT NULL DEFAULT 0,
+  survey_score_sum       double precision NOT NULL DEFAULT 0,
+  csat_yes               integer NOT NULL DEFAULT 0,
+  csat_n                 integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (bucket, queue, flow, dialed, first_key)
+);
+
+INSERT INTO call_rollup_15m_no_agent (bucket, queue, flow, dialed, first_key, offered, ended, contained, ivr_n, ivr_ms, agent_requests, reached_queue, answered, abandoned, short_abandoned, sl_within, asa_n, asa_ms, wait_n, wait_ms, wait_h00, wait_h01, wait_h02, wait_h03, wait_h04, wait_h05, wait_h06, wait_h07, wait_h08, wait_h09, wait_h10, wait_h11, wait_h12, wait_h13, wait_h14, wait_h15, wait_h16, wait_h17, wait_h18, wait_h19, wait_h20, wait_h21, wait_h22, wait_h23, aht_n, aht_ms, handled, transfers_to_ivr, callbacks_requested, callbacks_completed, survey_offered, survey_answered_calls, survey_answers, survey_score_sum, csat_yes, csat_n)
+  SELECT bucket, queue, flow, dialed, first_key, sum(offered), sum(ended), sum(contained), sum(ivr_n), sum(ivr_ms), sum(agent_requests), sum(reached_queue), sum(answered), sum(abandoned), sum(short_abandoned), sum(sl_within), sum(asa_n), sum(asa_ms), sum(wait_n), sum(wait_ms), sum(wait_h00), sum(wait_h01), sum(wait_h02), sum(wait_h03), sum(wait_h04), sum(wait_h05), sum(wait_h06), sum(wait_h07), sum(wait_h08), sum(wait_h09), sum(wait_h10), sum(wait_h11), sum(wait_h12), sum(wait_h13), sum(wait_h14), sum(wait_h15), sum(wait_h16), sum(wait_h17), sum(wait_h18), sum(wait_h19), sum(wait_h20), sum(wait_h21), sum(wait_h22), sum(wait_h23), sum(aht_n), sum(aht_ms), sum(handled), sum(transfers_to_ivr), sum(callbacks_requested), sum(callbacks_completed), sum(survey_offered), sum(survey_answered_calls), sum(survey_answers), sum(survey_score_sum), sum(csat_yes), sum(csat_n)
+    FROM call_rollup_15m
+   GROUP BY bucket, queue, flow, dialed, first_key;
