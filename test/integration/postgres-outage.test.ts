@@ -54,7 +54,9 @@ describe('Postgres outages (real Postgres behind a cuttable proxy)', () => {
     }
   });
 
-  it('a burst of events with Postgres cut in the middle: every event lands exactly once', async () => {
+  // The fault test: Postgres away for a full minute while events keep arriving.
+  const OUTAGE_MS = 60_000;
+  it('a burst of events with Postgres cut for 60 s in the middle: every event lands exactly once', { timeout: OUTAGE_MS + 60_000 }, async () => {
     await proxy.up();
     const pool = createPool(viaProxy(proxy.port), () => undefined);
     await migrate(pool);
@@ -62,18 +64,18 @@ describe('Postgres outages (real Postgres behind a cuttable proxy)', () => {
     writer.start();
     const events = callEvents(20_000);
     const callId = events[0]!.callId;
-    const burst = async (from: number, to: number) => {
+    const burst = async (from: number, to: number, pauseMs = 10) => {
       for (let i = from; i < to; i += 500) {
         for (const e of events.slice(i, i + 500)) writer.append(e);
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, pauseMs));
       }
     };
     try {
       await burst(0, 6_000);
       // Cut while batches are in flight: open transactions die with their connections.
       await proxy.down();
-      await burst(6_000, 14_000);
-      await new Promise((r) => setTimeout(r, 2_000)); // retries keep failing meanwhile
+      // 8,000 events spread over the minute; retries keep failing meanwhile.
+      await burst(6_000, 14_000, OUTAGE_MS / 16);
       expect(writer.healthy).toBe(false);
       await proxy.up();
       await burst(14_000, 20_000);
