@@ -2,7 +2,8 @@ const USAGE = `usage: hotline <command>
   start     start the hotline (ARI app + HTTP API)
   migrate   apply database migrations and exit
   flows     validate | graph | schema | simulate IVR flows (hotline flows help)
-  capacity  Erlang C agents needed per interval (hotline capacity --help)`;
+  capacity  Erlang C agents needed per interval (hotline capacity --help)
+  reports   rebuild call summaries and report rollups from stored events (hotline reports rebuild)`;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
@@ -19,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     await new Promise<void>((done) => process.stdout.write('', () => done()));
     return code;
   }
-  if (command !== 'start' && command !== 'migrate') {
+  if (command !== 'start' && command !== 'migrate' && command !== 'reports') {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -48,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       await pool.end();
     }
+  }
+
+  if (command === 'reports') {
+    const { reportsCommand } = await import('./reports-command.ts');
+    return reportsCommand(argv.slice(1), config, { stdout: process.stdout, stderr: process.stderr });
   }
 
   const { startHotline } = await import('../main.ts');

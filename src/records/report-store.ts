@@ -73,10 +73,9 @@ export class ReportStore implements ReportSource {
     return out;
   }
 
-  /** Start of the oldest bucket (where history begins), or null when there is none. */
-  async firstBucket(): Promise<Date | null> {
-    const res = await this.query<{ b: Date | null }>(`SELECT min(bucket) AS b FROM ${ROLLUP_NO_AGENT_TABLE}`);
-    return res.rows[0]?.b ?? null;
+  async recorded(from: Date, to: Date): Promise<boolean> {
+    const res = await this.query<{ yes: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${ROLLUP_NO_AGENT_TABLE} WHERE bucket >= $1 AND bucket < $2 AND offered > 0) AS yes`, [from, to]);
+    return res.rows[0]!.yes;
   }
 
   /** A query whose time-zone errors are the caller's (400 unknown_timezone), not ours. */

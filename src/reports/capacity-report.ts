@@ -49,7 +49,7 @@ export interface CapacityPlan {
   readonly timezone: string;
   readonly interval: '15m' | '30m' | '60m';
   readonly weeks: number;
-  /** The past days averaged, newest first (days before the recorded history are left out). */
+  /** The past days averaged, newest first (days without any recorded call are left out). */
   readonly basedOn: string[];
   readonly ahtSeconds: number;
   readonly ahtFrom: 'query' | 'history';
@@ -70,14 +70,13 @@ export async function capacityPlan(deps: { source: ReportSource; reports: CallRe
   shiftDay(q.day, 0); // a real calendar day, or 400
   const target = parseTarget(q);
   const filter = deps.reports.filter(q);
-  const first = await deps.source.firstBucket();
   const history = new Map<string, number[]>();
   const measures = {};
   const past = Array.from({ length: q.weeks }, (_, i) => shiftDay(q.day, -7 * (i + 1)));
   await Promise.all(
     past.map(async (day) => {
       const { from, to } = await deps.reports.range(day, shiftDay(day, 1), tz, q.interval);
-      if (first === null || to.getTime() <= first.getTime()) return;
+      if (!(await deps.source.recorded(from, to))) return;
       const starts = await deps.source.slotStarts(from, to, q.interval, tz);
       const slots = await deps.source.slotSums(starts, from, to, filter);
       history.set(day, slots.map((s) => s.measures.offered ?? 0));

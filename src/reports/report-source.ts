@@ -27,6 +27,6 @@ export interface ReportSource {
   slotStarts(from: Date, to: Date, unit: SlotUnit, tz: string): Promise<Date[]>;
   /** Sums of the buckets in [from, to), per slot (`starts` ascending; a bucket counts in the last slot starting at or before it). */
   slotSums(starts: readonly Date[], from: Date, to: Date, filter: RollupFilter): Promise<SlotSums[]>;
-  /** Start of the oldest bucket, or null when nothing is recorded yet. */
-  firstBucket(): Promise<Date | null>;
+  /** Whether any call started in [from, to) (whatever the filters): a day without one was not recorded (or the hotline was closed). */
+  recorded(from: Date, to: Date): Promise<boolean>;
 }

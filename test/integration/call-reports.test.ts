@@ -295,7 +295,7 @@ describe('GET /capacity', () => {
     const res = await app.inject({ url: '/capacity?day=2023-05-17&weeks=3&interval=60m&target=80/20&shrinkage=0.3', headers: as(ADMIN) });
     expect(res.statusCode, res.body).toBe(200);
     const plan = res.json();
-    // 2023-05-10 holds history; 05-03 and 04-26 are before the first recorded call, so left out.
+    // 2023-05-10 holds history; 05-03 and 04-26 have no recorded call, so are left out.
     expect(plan).toMatchObject({ day: '2023-05-17', timezone: TZ, interval: '60m', weeks: 3, basedOn: ['2023-05-10'], ahtFrom: 'history' });
     const dayCalls = expected.filter((c) => startedIn(DAY, DAY + DAY_MS, c));
     expect(plan.ahtSeconds).toBeCloseTo(callKpis(dayCalls).aht!, 6);
