@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { startSoftphone, type Softphone } from './helpers/baresip.ts';
-import { E2E_ADMIN_TOKEN, startHotlineProcess, waitFor, type HotlineProcess } from './helpers/hotline-process.ts';
+import { ADMIN_HEADERS, startFloor, type Floor } from './helpers/floor.ts';
+import { waitFor } from './helpers/hotline-process.ts';
 import { Records, type Row } from './helpers/records.ts';
 import { sippAnswer, sippCall, uniqueCaller } from './helpers/sipp.ts';
 
@@ -14,20 +14,15 @@ import { sippAnswer, sippCall, uniqueCaller } from './helpers/sipp.ts';
  * Agents: agent1001 (general, billing) and agent1003 (general, vip), both auto-answering.
  */
 describe('queue announcements, VIP priority, callback and overflow', () => {
-  let app: HotlineProcess;
-  const phones: Softphone[] = [];
+  let floor: Floor;
   const records = new Records();
   const ast = inject('asterisk');
-  const headers = { authorization: `Bearer ${E2E_ADMIN_TOKEN}`, 'content-type': 'application/json' };
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.url}${path}`, { method, headers, body: body === undefined ? (method === 'GET' ? undefined : '{}') : JSON.stringify(body) });
+    const res = await fetch(`${floor.app.url}${path}`, { method, headers: ADMIN_HEADERS, body: body === undefined ? (method === 'GET' ? undefined : '{}') : JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  const act = async (id: string, action: string) => {
-    const r = await api('POST', `/agents/${id}/${action}`);
-    expect(r.status, `${action} ${id}: ${JSON.stringify(r.body)}`).toBe(200);
-  };
-  const stateOf = async (id: string) => (await api('GET', `/agents/${id}`)).body.state as string;
+  const act = (id: string, action: string) => floor.act(id, action);
+  const stateOf = async (id: string) => (await floor.agent(id)).state;
   /** Every agent of the run logged out (routing state in Redis is shared by the run's e2e files). */
   const allOut = async () => {
     for (const id of ['agent1001', 'agent1002', 'agent1003']) {
@@ -35,10 +30,6 @@ describe('queue announcements, VIP priority, callback and overflow', () => {
       const s = await stateOf(id);
       if (s !== 'logged_out') await act(id, 'logout');
     }
-  };
-  const online = async (resource: string) => {
-    const res = await fetch(`${ast.ariUrl}/ari/endpoints/PJSIP/${resource}`, { headers: { authorization: `Basic ${Buffer.from(`${ast.ariUser}:${ast.ariPassword}`).toString('base64')}` } });
-    return ((await res.json()) as { state: string }).state === 'online';
   };
   const has = (rows: Row[], type: string) => rows.some((r) => r.type === type);
   /** Skip the welcome, Chinese (1), then 0 for an agent. */
@@ -49,17 +40,14 @@ describe('queue announcements, VIP priority, callback and overflow', () => {
   ];
 
   beforeAll(async () => {
-    app = await startHotlineProcess({ CLOCK_FIXED_AT: '2026-11-23T10:00:00+08:00' });
-    phones.push(startSoftphone('agent1001', 25411), startSoftphone('agent1003', 25431));
-    for (const [i, a] of ['agent1001', 'agent1003'].entries()) {
-      await waitFor(() => online(a), 15_000, () => `${a} never registered:\n${phones[i]?.output()}`);
-    }
+    floor = await startFloor({ CLOCK_FIXED_AT: '2026-11-23T10:00:00+08:00' }, [
+      { id: 'agent1001', port: 25411 },
+      { id: 'agent1003', port: 25431 },
+    ]);
   });
   afterAll(async () => {
-    for (const p of phones) await p.stop();
-    expect(await app.stop()).toBe(0);
+    await floor.stop();
     await records.close();
-    expect(app.logs()).not.toMatch(/unhandled rejection|uncaught exception|interpreter threw/i);
   });
 
   it('a waiting caller hears position and estimated wait, repeated; agent state changes land in ops_events', async () => {
@@ -140,10 +128,10 @@ describe('queue announcements, VIP priority, callback and overflow', () => {
     const phone = sippAnswer(60_000);
     await act('agent1001', 'unpause');
     let cb: Row[] = [];
-    await waitFor(async () => has((cb = await records.callbackOf(callId)), 'callback.connected'), 30_000, () => `callback not connected: ${JSON.stringify(cb.map((r) => r.type))}\n${app.logs().slice(-3000)}`);
+    await waitFor(async () => has((cb = await records.callbackOf(callId)), 'callback.connected'), 30_000, () => `callback not connected: ${JSON.stringify(cb.map((r) => r.type))}\n${floor.app.logs().slice(-3000)}`);
     expect(await stateOf('agent1001')).toBe('on_call');
     // The agent ends the call from the softphone.
-    phones[0]!.command('/hangup');
+    floor.phones[0]!.command('/hangup');
     const answered = await phone.done;
     expect(answered.code, answered.output).toBe(0);
     await waitFor(async () => has((cb = await records.callbackOf(callId)), 'call.ended'), 15_000, () => `callback record not ended: ${JSON.stringify(cb.map((r) => r.type))}`);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup/provided.ts';
-import { startSoftphone, type Softphone } from './helpers/baresip.ts';
-import { E2E_ADMIN_TOKEN, startHotlineProcess, waitFor, type HotlineProcess } from './helpers/hotline-process.ts';
+import { startFloor, type Floor } from './helpers/floor.ts';
+import { waitFor } from './helpers/hotline-process.ts';
 import { Records, type Row } from './helpers/records.ts';
 import { sippCall, uniqueCaller } from './helpers/sipp.ts';
 
@@ -11,20 +11,10 @@ import { sippCall, uniqueCaller } from './helpers/sipp.ts';
  * general+vip (rings, never answers). The general queue rings an agent for 15 s.
  */
 describe('skill routing, ring-no-answer and a caller who gives up while an agent rings', () => {
-  let app: HotlineProcess;
-  const phones: Softphone[] = [];
+  let floor: Floor;
   const records = new Records();
-  const ast = inject('asterisk');
-  const headers = { authorization: `Bearer ${E2E_ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const act = async (id: string, action: string) => {
-    const res = await fetch(`${app.url}/agents/${id}/${action}`, { method: 'POST', headers, body: '{}' });
-    expect(res.status, `${action} ${id}: ${await res.clone().text()}`).toBe(200);
-  };
-  const agent = async (id: string) => (await fetch(`${app.url}/agents/${id}`, { headers })).json() as Promise<{ state: string; pauseReason: string | null }>;
-  const online = async (resource: string) => {
-    const res = await fetch(`${ast.ariUrl}/ari/endpoints/PJSIP/${resource}`, { headers: { authorization: `Basic ${Buffer.from(`${ast.ariUser}:${ast.ariPassword}`).toString('base64')}` } });
-    return ((await res.json()) as { state: string }).state === 'online';
-  };
+  const act = (id: string, action: string) => floor.act(id, action);
+  const agent = (id: string) => floor.agent(id);
   const routingEvents = (rows: Row[]) =>
     rows.filter((r) => r.type.startsWith('agent.') || r.type === 'queue.left').map((r) => [r.type, r.data.agentId ?? r.data.reason]);
   /** Keys to reach the agent queue: skip the welcome, language (1 zh / 2 en), then 0. */
@@ -35,17 +25,15 @@ describe('skill routing, ring-no-answer and a caller who gives up while an agent
   ];
 
   beforeAll(async () => {
-    app = await startHotlineProcess({ CLOCK_FIXED_AT: '2026-11-23T10:00:00+08:00' });
-    phones.push(startSoftphone('agent1001', 25311), startSoftphone('agent1002', 25321), startSoftphone('agent1003', 25331, 'manual'));
-    for (const [i, a] of ["agent1001", "agent1002", "agent1003"].entries()) {
-      await waitFor(() => online(a), 15_000, () => `${a} never registered:\n${phones[i]?.output()}`);
-    }
+    floor = await startFloor({ CLOCK_FIXED_AT: '2026-11-23T10:00:00+08:00' }, [
+      { id: 'agent1001', port: 25311 },
+      { id: 'agent1002', port: 25321 },
+      { id: 'agent1003', port: 25331, answer: 'manual' },
+    ]);
   });
   afterAll(async () => {
-    for (const p of phones) await p.stop();
-    expect(await app.stop()).toBe(0);
+    await floor.stop();
     await records.close();
-    expect(app.logs()).not.toMatch(/unhandled rejection|uncaught exception|interpreter threw/i);
   });
 
   it('an English-speaking caller is offered only to the agent with the english skill', async () => {
@@ -75,7 +63,7 @@ describe('skill routing, ring-no-answer and a caller who gives up while an agent
     await waitFor(
       async () => (rows = await records.eventsOfCaller(caller)).some((r) => r.type === 'agent.rona'),
       30_000,
-      () => `no RONA: ${JSON.stringify(routingEvents(rows))}\n${app.logs().slice(-2000)}`,
+      () => `no RONA: ${JSON.stringify(routingEvents(rows))}\n${floor.app.logs().slice(-2000)}`,
     );
     expect(await agent('agent1003')).toMatchObject({ state: 'paused', pauseReason: 'rona' });
     await act('agent1001', 'login');

@@ -36,22 +36,7 @@ export async function sippCall(call: SippCall): Promise<SippResult> {
     '-trace_err',
     '-error_file', join(dir, 'errors.log'),
   ];
-  return new Promise((resolvePromise) => {
-    const p = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => (output += d));
-    p.stderr.on('data', (d) => (output += d));
-    p.on('error', (err) => resolvePromise({ code: -1, output: `sipp failed to start: ${err.message}` }));
-    p.on('exit', (code) => {
-      let errors = '';
-      try {
-        errors = readFileSync(join(dir, 'errors.log'), 'utf8');
-      } catch {
-        // No errors file: no errors.
-      }
-      resolvePromise({ code, output: output + errors });
-    });
-  });
+  return runSipp(args, dir).done;
 }
 
 /** Caller numbers unique to one test, so its call is found among others in the run's database. */
@@ -62,7 +47,7 @@ export function uniqueCaller(ending = '0000'): string {
   return `1${String(process.pid % 1000).padStart(3, '0')}${String(callerSeq % 1000).padStart(3, '0')}${ending.padStart(4, '0').slice(-4)}`;
 }
 
-export interface SippAnswerer {
+export interface SippProcess {
   /** Resolves when SIPp exits: code 0 when it was called, answered and the far end hung up. */
   readonly done: Promise<SippResult>;
   stop(): void;
@@ -72,12 +57,17 @@ export interface SippAnswerer {
  * A called party on the trunk's far end (127.0.0.2:5060, the lab's trunk contact): answers one
  * incoming call and waits for the far end to hang up — the caller Hotline calls back.
  */
-export function sippAnswer(timeoutMs: number): SippAnswerer {
+export function sippAnswer(timeoutMs: number): SippProcess {
   const dir = mkdtempSync(join(tmpdir(), 'hotline-sipp-uas-'));
   const file = join(dir, 'uas.xml');
   writeFileSync(file, readFileSync(join(import.meta.dirname, '../sipp/uas-answer.xml'), 'utf8'));
   const slot = nextSlot++;
   const args = ['-sf', file, '-i', '127.0.0.2', '-p', '5060', '-mp', String(27000 + slot * 4), '-m', '1', '-timeout', `${Math.ceil(timeoutMs / 1000)}s`, '-timeout_error', '-nostdin', '-trace_err', '-error_file', join(dir, 'errors.log')];
+  return runSipp(args, dir);
+}
+
+/** Starts SIPp in `dir`; `done` resolves with its exit code and output plus its error log. */
+function runSipp(args: string[], dir: string): SippProcess {
   const p = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   p.stdout.on('data', (d) => (output += d));
