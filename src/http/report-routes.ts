@@ -4,12 +4,13 @@ import { CallReportQuery, type CallReports } from '../reports/call-reports.ts';
 import { capacityPlan, CapacityQuery } from '../reports/capacity-report.ts';
 import { callReportCsv } from '../reports/report-csv.ts';
 import { ReportError } from '../reports/report-errors.ts';
-import type { ReportSource } from '../reports/report-source.ts';
+import type { AgentReportSource, ReportSource } from '../reports/report-source.ts';
+import { agentReport, agentReportCsv, AgentReportQuery } from '../reports/agent-reports.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
 
 export interface ReportRouteDeps {
   reports: CallReports;
-  source: ReportSource;
+  source: ReportSource & AgentReportSource;
   /** Default zone of capacity plans (the reports' own default is inside CallReports). */
   timezone: string;
   auth: TokenAuth;
@@ -36,6 +37,17 @@ export function registerReportRoutes(app: FastifyInstance<any, any, any, any, an
       if (!wantsCsv(req, req.query.format)) return report;
       const name = `calls_${report.interval}_${report.from.slice(0, 16)}_${report.to.slice(0, 16)}.csv`.replace(/:/g, '');
       return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(callReportCsv(report));
+    } catch (err) {
+      return refused(reply, err);
+    }
+  });
+
+  r.get('/reports/agents', { preHandler: read, schema: { querystring: AgentReportQuery } }, async (req, reply) => {
+    try {
+      const report = await agentReport({ source: deps.source, reports: deps.reports, timezone: deps.timezone, now: Date.now }, req.query);
+      if (!wantsCsv(req, req.query.format)) return report;
+      const name = `agents_${report.interval}_${report.from.slice(0, 16)}_${report.to.slice(0, 16)}.csv`.replace(/:/g, '');
+      return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(agentReportCsv(report));
     } catch (err) {
       return refused(reply, err);
     }

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { MEASURE_COLUMNS } from '../reports/call-measures.ts';
 import { ReportError } from '../reports/report-errors.ts';
-import type { ReportSource, RollupFilter, SlotSums, SlotUnit } from '../reports/report-source.ts';
+import type { AgentStateInterval } from '../kpi/agent-intervals.ts';
+import type { AgentReportSource, AgentSlotSums, ReportSource, RollupFilter, SlotSums, SlotUnit } from '../reports/report-source.ts';
 import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE } from './rollup-store.ts';
 
 /**
@@ -10,7 +11,7 @@ import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE } from './rollup-store.ts';
  * (local days, weeks and months, DST included). Slots of a day or longer step in local time;
  * shorter ones step in absolute time from the first local boundary.
  */
-export class ReportStore implements ReportSource {
+export class ReportStore implements ReportSource, AgentReportSource {
   private readonly pool: pg.Pool;
 
   constructor(pool: pg.Pool) {
@@ -71,6 +72,31 @@ export class ReportStore implements ReportSource {
     for (const r of keys.rows) if (r.n && r.k !== '') out[r.slot - 1]?.byKey.set(r.k, r.n);
     for (const r of agents.rows) if (r.n && r.a !== '') out[r.slot - 1]?.byAgent.set(r.a, r.n);
     return out;
+  }
+
+  /** Handled calls and AHT sums per slot and agent (slots numbered from 0). */
+  async agentSlotSums(starts: readonly Date[], from: Date, to: Date, agentId?: string): Promise<AgentSlotSums[]> {
+    const { where, params } = whereClause(from, to, agentId === undefined ? {} : { agent: agentId });
+    params.push(starts);
+    const res = await this.query<{ slot: number; agent: string; handled: number; aht_ms: number; aht_n: number }>(
+      `SELECT width_bucket(bucket, $${params.length}::timestamptz[]) AS slot, agent, sum(handled)::float8 AS handled,
+              sum(aht_ms)::float8 AS aht_ms, sum(aht_n)::float8 AS aht_n
+         FROM ${ROLLUP_TABLE} WHERE ${where} AND (handled <> 0 OR aht_n <> 0) GROUP BY 1, 2`,
+      params,
+    );
+    return res.rows.filter((r) => r.agent !== '').map((r) => ({ slot: r.slot - 1, agentId: r.agent, handled: r.handled, ahtMs: r.aht_ms, ahtN: r.aht_n }));
+  }
+
+  async stateIntervals(from: Date, to: Date, openUntil: Date, agentId?: string): Promise<AgentStateInterval[]> {
+    const res = await this.query<{ agent_id: string; state: AgentStateInterval['state']; from_at: Date; to_at: Date }>(
+      `SELECT agent_id, state, from_at, coalesce(to_at, greatest(from_at, $3)) AS to_at FROM agent_state_intervals
+        WHERE from_at >= $1 AND from_at < $2 ${agentId === undefined ? '' : 'AND agent_id = $4'}
+       UNION ALL
+       SELECT agent_id, state, from_at, coalesce(to_at, greatest(from_at, $3)) AS to_at FROM agent_state_intervals
+        WHERE from_at < $1 AND (to_at > $1 OR to_at IS NULL) ${agentId === undefined ? '' : 'AND agent_id = $4'}`,
+      agentId === undefined ? [from, to, openUntil] : [from, to, openUntil, agentId],
+    );
+    return res.rows.map((r) => ({ agentId: r.agent_id, state: r.state, from: r.from_at.toISOString(), to: r.to_at.toISOString() }));
   }
 
   async recorded(from: Date, to: Date): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { AgentStateInterval } from '../kpi/agent-intervals.ts';
 import type { Measures } from './call-measures.ts';
 
 /** The report intervals: 15/30/60 minutes, and local days, ISO weeks (from Monday) and months. */
@@ -29,4 +30,20 @@ export interface ReportSource {
   slotSums(starts: readonly Date[], from: Date, to: Date, filter: RollupFilter): Promise<SlotSums[]>;
   /** Whether any call started in [from, to) (whatever the filters): a day without one was not recorded (or the hotline was closed). */
   recorded(from: Date, to: Date): Promise<boolean>;
+}
+
+/** One agent's handled calls and handle time in one slot (calls that agent answered, by their start). */
+export interface AgentSlotSums {
+  readonly slot: number;
+  readonly agentId: string;
+  readonly handled: number;
+  readonly ahtMs: number;
+  readonly ahtN: number;
+}
+
+/** What the agent report reads besides ReportSource. */
+export interface AgentReportSource {
+  agentSlotSums(starts: readonly Date[], from: Date, to: Date, agentId?: string): Promise<AgentSlotSums[]>;
+  /** State intervals overlapping [from, to); one still open ends at `openUntil`. */
+  stateIntervals(from: Date, to: Date, openUntil: Date, agentId?: string): Promise<AgentStateInterval[]>;
 }

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/http/app.ts';
 import { TokenAuth } from '../../src/http/auth.ts';
 import { attachWrapUp, intervalsFromStateChanges } from '../../src/kpi/agent-intervals.ts';
 import { summarizeCalls, type CallSummary } from '../../src/kpi/call-summary.ts';
-import { callKpis } from '../../src/kpi/kpis.ts';
+import { callKpis, occupancy } from '../../src/kpi/kpis.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { AgentIntervalSink } from '../../src/records/agent-interval-sink.ts';
 import { CallRecordSink } from '../../src/records/call-record-sink.ts';
@@ -287,6 +287,48 @@ describe('GET /reports/calls', () => {
     expect(bad.json().errors.map((e: { path: string }) => e.path)).toEqual(['interval']);
     expect((await app.inject({ url: '/reports/calls?from=2023-05-10&to=2023-05-11', headers: as(AGENT) })).statusCode).toBe(403);
     expect((await app.inject({ url: '/reports/calls?from=2023-05-10&to=2023-05-11' })).statusCode).toBe(401);
+  });
+});
+
+describe('GET /reports/agents', () => {
+  it('gives handled calls and AHT per agent and hour (by call start) and occupancy from the state intervals clipped to the hour', async () => {
+    const res = await app.inject({ url: '/reports/agents?from=2023-05-10&to=2023-05-11&interval=60m', headers: as(SUPERVISOR) });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body.rows).toHaveLength(24);
+    const intervals = intervalsFromStateChanges(gen.agentChanges, iso(DAY + 10 * DAY_MS));
+    let busyHours = 0;
+    body.rows.forEach((row: { start: string; agents: Array<Record<string, any>> }, h: number) => {
+      const window = { from: iso(DAY + h * H), to: iso(DAY + (h + 1) * H) };
+      const calls = expected.filter((c) => startedIn(DAY + h * H, DAY + (h + 1) * H, c));
+      const occ = occupancy(intervals, window);
+      const handled = callKpis(calls).handledByAgent;
+      const agents = [...new Set([...Object.keys(handled), ...Object.keys(occ)])].sort();
+      expect(row.agents.map((a) => a.agentId), row.start).toEqual(agents);
+      for (const a of row.agents) {
+        expect(a.handled, `${row.start} ${a.agentId}`).toBe(handled[a.agentId] ?? 0);
+        const aht = callKpis(calls.filter((c) => c.agentId === a.agentId)).aht;
+        if (aht === null) expect(a.aht).toBeNull();
+        else expect(a.aht).toBeCloseTo(aht, 6);
+        expect(a.busySeconds).toBeCloseTo(occ[a.agentId]?.busySeconds ?? 0, 6);
+        expect(a.staffedSeconds).toBeCloseTo(occ[a.agentId]?.staffedSeconds ?? 0, 6);
+        if (occ[a.agentId]?.occupancy == null) expect(a.occupancy).toBeNull();
+        else expect(a.occupancy).toBeCloseTo(occ[a.agentId]!.occupancy!, 9);
+        if (a.busySeconds > 0) busyHours++;
+      }
+    });
+    expect(busyHours).toBeGreaterThan(24);
+
+    const one = await app.inject({ url: '/reports/agents?from=2023-05-10&to=2023-05-11&interval=day&agent=a2&format=csv', headers: as(ADMIN) });
+    expect(one.statusCode).toBe(200);
+    const lines = one.body.split('\r\n').filter(Boolean);
+    expect(lines[0]).toBe('start,end,agent,handled,aht_seconds,busy_seconds,staffed_seconds,occupancy');
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 4))).toEqual([
+      ['2023-05-10T00:00:00+08:00', '2023-05-11T00:00:00+08:00', 'a2', String(callKpis(expected.filter((c) => startedIn(DAY, DAY + DAY_MS, c))).handledByAgent.a2 ?? 0)],
+    ]);
+    const bad = await app.inject({ url: '/reports/agents?from=2023-05-10&to=2023-05-11&interval=2h', headers: as(SUPERVISOR) });
+    expect([bad.statusCode, bad.json().error]).toEqual([400, 'validation_failed']);
+    expect((await app.inject({ url: '/reports/agents?from=2023-05-10&to=2023-05-11', headers: as(AGENT) })).statusCode).toBe(403);
   });
 });
 
