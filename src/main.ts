@@ -6,6 +6,7 @@ import { FlowRepository } from './flows/flow-repository.ts';
 import { loadFlowDir } from './flows/loader.ts';
 import { buildApp } from './http/app.ts';
 import { TokenAuth } from './http/auth.ts';
+import { AccessStore } from './records/access-store.ts';
 import { HttpServices } from './integrations/http-services.ts';
 import { LiveMetrics } from './live/live-metrics.ts';
 import { LiveStats } from './live/live-stats.ts';
@@ -57,9 +58,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     throw new FlowsInvalidError(`invalid flows in ${config.flowsDir}:\n  ${lines.join('\n  ')}`);
   }
   const flows = new FlowRepository(bundle);
-  const auth = new TokenAuth(config.apiTokens);
-
   const pool = createPool(config.databaseUrl, (err) => log.warn({ err: err.message }, 'postgres idle client error'));
+  const accessStore = new AccessStore(pool);
+  const auth = new TokenAuth(config.apiTokens, { keys: accessStore, jwtSecret: config.jwtSecret });
   const redis = createRedis(config.redis.url);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   const sms = new SmsQueue(config.redis.url, config.redis.prefix);
@@ -204,6 +205,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     routingAdmin: { admin: routingAdmin, auth },
     reports: { reports, source: reportStore, timezone: config.timezone, auth },
     live: { live, metrics: new LiveMetrics(live), auth, metricsToken: config.metricsToken },
+    access: { store: accessStore, auth },
   });
   const demoCrm = config.demoCrm ? buildDemoCrm() : null;
 

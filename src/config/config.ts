@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   SMS_SENDER: z.enum(['log', 'webhook']).default('log'),
   /** `role:token` pairs for the HTTP API (admin, supervisor, agent); empty locks every protected route. */
   API_TOKENS: z.string().default(''),
+  /** HS256 secret of login JWTs (32+ characters); unset → POST /auth/login is off. */
+  JWT_SECRET: z.string().min(32).optional(),
   SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   SHUTDOWN_DRAIN_MS: ms(10_000),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
@@ -99,6 +101,7 @@ export type Config = Readonly<{
   clockFixedAt: Date | null;
   sms: { sender: 'log' | 'webhook'; webhookUrl: string | null };
   apiTokens: string;
+  jwtSecret: string | null;
   shutdownDrainMs: number;
   migrateOnStart: boolean;
   events: { spoolDir: string; retentionDays: number };
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clockFixedAt: e.CLOCK_FIXED_AT ? new Date(e.CLOCK_FIXED_AT) : null,
     sms: { sender: e.SMS_SENDER, webhookUrl: e.SMS_WEBHOOK_URL ?? null },
     apiTokens: e.API_TOKENS,
+    jwtSecret: e.JWT_SECRET ?? null,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     migrateOnStart: e.MIGRATE_ON_START,
     events: { spoolDir: e.EVENT_SPOOL_DIR, retentionDays: e.EVENT_RETENTION_DAYS },

@@ -1,10 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { RoutingService } from '../routing/routing-service.ts';
 import type { RoutingStore } from '../routing/routing-store.ts';
 import { AGENT_STATES, RoutingError } from '../routing/types.ts';
-import { requireRole, type TokenAuth } from './auth.ts';
+import { mayActOnAgent, requireRole, type TokenAuth } from './auth.ts';
 
 export interface AgentRouteDeps {
   routing: RoutingService;
@@ -17,27 +17,30 @@ const Action = z.object({ id: AgentId.shape.id, action: z.enum(['login', 'logout
 
 /**
  * Agent state: list (optionally by state), read one, and login/logout/pause/unpause — for
- * supervisors and admins. (Agents acting on their own state need identities in tokens: the
- * security issue.) A refused transition is a 409 `invalid_transition`.
+ * supervisors and admins, and for an agent's own credentials (a key or user bound to that
+ * agentId) on its own id only: another id is a 403. A refused transition is a 409 `invalid_transition`.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function registerAgentRoutes(app: FastifyInstance<any, any, any, any, any>, deps: AgentRouteDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const read = requireRole(deps.auth, ['admin', 'supervisor']);
-  const write = requireRole(deps.auth, ['admin', 'supervisor']);
+  const self = requireRole(deps.auth, ['admin', 'supervisor', 'agent']);
+  const notSelf = (reply: FastifyReply) => reply.status(403).send({ error: 'forbidden', message: 'an agent may act only on its own state' });
 
   r.get('/agents', { preHandler: read, schema: { querystring: z.strictObject({ state: z.enum(AGENT_STATES).optional() }) } }, async (req) => {
     const agents = await deps.store.listAgents();
     return { agents: req.query.state ? agents.filter((a) => a.state === req.query.state) : agents };
   });
 
-  r.get('/agents/:id', { preHandler: read, schema: { params: AgentId } }, async (req, reply) => {
+  r.get('/agents/:id', { preHandler: self, schema: { params: AgentId } }, async (req, reply) => {
+    if (!mayActOnAgent(req.principal, req.params.id)) return notSelf(reply);
     const agent = await deps.store.agentState(req.params.id);
     if (!agent) return reply.status(404).send({ error: 'agent_not_found', message: `no agent ${req.params.id}` });
     return agent;
   });
 
-  r.post('/agents/:id/:action', { preHandler: write, schema: { params: Action, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional() }).optional() } }, async (req, reply) => {
+  r.post('/agents/:id/:action', { preHandler: self, schema: { params: Action, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional() }).optional() } }, async (req, reply) => {
+    if (!mayActOnAgent(req.principal, req.params.id)) return notSelf(reply);
     try {
       return await deps.routing.changeAgentState(req.params.id, req.params.action, req.body?.reason);
     } catch (err) {

@@ -2,6 +2,8 @@ import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
+import { installAccessGuard } from './access-guard.ts';
+import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 import { registerLiveRoutes, type LiveRouteDeps } from './live-routes.ts';
@@ -28,6 +30,8 @@ export interface AppDeps {
   live?: LiveRouteDeps;
   /** GET /reports/calls and GET /capacity. */
   reports?: ReportRouteDeps;
+  /** API keys, users and login. */
+  access?: AccessRouteDeps;
 }
 
 const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
@@ -60,6 +64,9 @@ export async function buildApp(deps: AppDeps) {
   });
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'not_found', message: 'no such route' }));
 
+  // Every request is checked against the route-role table before routing work (with credentials configured).
+  if (deps.access) installAccessGuard(app, deps.access.auth);
+
   const started = Date.now();
   app.get('/health', { schema: { response: { 200: HealthResponse } } }, async () => ({
     status: 'ok' as const,
@@ -78,6 +85,7 @@ export async function buildApp(deps: AppDeps) {
   if (deps.routingAdmin) registerRoutingAdminRoutes(app, deps.routingAdmin);
   if (deps.live) await registerLiveRoutes(app, deps.live);
   if (deps.reports) registerReportRoutes(app, deps.reports);
+  if (deps.access) registerAccessRoutes(app, deps.access);
 
   return app;
 }

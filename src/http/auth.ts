@@ -1,17 +1,41 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { apiKeyDigest } from '../access/api-key.ts';
+import { verifyJwt } from '../access/jwt.ts';
+import type { ApiKeyInfo } from '../records/access-store.ts';
 
 export type Role = 'admin' | 'supervisor' | 'agent';
 
+/** Who made a request: an env token, an API key (`key:<name>`) or a user (`user:<name>`); agents carry their agentId. */
+export interface Principal {
+  role: Role;
+  name: string;
+  agentId?: string;
+}
+
+/** Why a bearer was refused: absent/unknown, or known but past its expiry (or revoked). */
+export type Identified = { ok: true; principal: Principal } | { ok: false; reason: 'missing' | 'invalid' | 'expired' };
+
+export interface AccessOptions {
+  /** Stored API keys by digest; absent → only API_TOKENS and JWTs. */
+  keys?: { keyByDigest(digest: Buffer): Promise<ApiKeyInfo | null> };
+  /** HS256 secret of login JWTs; null → JWTs are not accepted (and login is off). */
+  jwtSecret?: string | null;
+  now?: () => number;
+}
+
 /**
- * Bearer tokens from the environment (API_TOKENS="admin:<token>,supervisor:<token>"), kept
- * only as SHA-256 digests and compared in constant time. With no tokens configured every
- * protected route answers 401: secure by default. Keys and JWTs are the security issue's.
+ * Bearer credentials, three kinds: tokens from the environment (API_TOKENS="admin:<token>,…",
+ * kept as SHA-256 digests, compared in constant time), API keys stored hashed in Postgres
+ * (`hk_…`), and login JWTs (three dot-separated parts). With none configured every protected
+ * route answers 401: secure by default.
  */
 export class TokenAuth {
   private readonly tokens: Array<{ digest: Buffer; role: Role; name: string }>;
+  private readonly options: AccessOptions;
 
-  constructor(spec: string) {
+  constructor(spec: string, options: AccessOptions = {}) {
+    this.options = options;
     this.tokens = spec
       .split(',')
       .map((s) => s.trim())
@@ -23,12 +47,36 @@ export class TokenAuth {
       });
   }
 
-  identify(header: string | undefined): { role: Role; name: string } | null {
-    const m = /^Bearer (.+)$/.exec(header ?? '');
-    if (!m) return null;
-    const d = digest(m[1]!);
+  get jwtSecret(): string | null {
+    return this.options.jwtSecret ?? null;
+  }
+
+  /** The principal behind an `Authorization: Bearer …` header, or null. */
+  async identify(header: string | undefined): Promise<Principal | null> {
+    const r = await this.check(header);
+    return r.ok ? r.principal : null;
+  }
+
+  async check(header: string | undefined): Promise<Identified> {
+    const m = /^Bearer (\S+)$/.exec(header ?? '');
+    if (!m) return { ok: false, reason: 'missing' };
+    const token = m[1]!;
+    const now = (this.options.now ?? Date.now)();
+    if (token.startsWith('hk_') && this.options.keys) {
+      const key = await this.options.keys.keyByDigest(apiKeyDigest(token));
+      if (!key) return { ok: false, reason: 'invalid' };
+      if (key.revokedAt || (key.expiresAt && Date.parse(key.expiresAt) <= now)) return { ok: false, reason: 'expired' };
+      return { ok: true, principal: { role: key.role, name: `key:${key.name}`, ...(key.agentId ? { agentId: key.agentId } : {}) } };
+    }
+    if (token.split('.').length === 3 && this.options.jwtSecret) {
+      const v = verifyJwt(token, this.options.jwtSecret, Math.floor(now / 1000));
+      if (!v.ok) return { ok: false, reason: v.reason === 'expired' ? 'expired' : 'invalid' };
+      const { sub, role, agentId } = v.claims;
+      return { ok: true, principal: { role, name: `user:${sub}`, ...(agentId ? { agentId } : {}) } };
+    }
+    const d = digest(token);
     const hit = this.tokens.find((t) => timingSafeEqual(t.digest, d));
-    return hit ? { role: hit.role, name: hit.name } : null;
+    return hit ? { ok: true, principal: { role: hit.role, name: hit.name } } : { ok: false, reason: 'invalid' };
   }
 }
 
@@ -38,16 +86,30 @@ function digest(s: string): Buffer {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    principal?: { role: Role; name: string };
+    principal?: Principal;
   }
+}
+
+/** The 401 body for a refused bearer: expired credentials get their own error id so clients know to renew. */
+export function unauthorized(reply: FastifyReply, reason: 'missing' | 'invalid' | 'expired') {
+  return reason === 'expired'
+    ? reply.status(401).send({ error: 'credentials_expired', message: 'the credentials have expired or were revoked' })
+    : reply.status(401).send({ error: 'unauthorized', message: 'missing or invalid bearer token' });
 }
 
 /** A preHandler that lets only the given roles through: 401 without valid credentials, 403 for another role. */
 export function requireRole(auth: TokenAuth, roles: readonly Role[]) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    const who = auth.identify(req.headers.authorization);
-    if (!who) return reply.status(401).send({ error: 'unauthorized', message: 'missing or invalid bearer token' });
-    if (!roles.includes(who.role)) return reply.status(403).send({ error: 'forbidden', message: `role ${who.role} may not do this` });
-    req.principal = who;
+    // The access guard has usually identified the caller already (one key lookup per request).
+    const who: Identified = req.principal ? { ok: true, principal: req.principal } : await auth.check(req.headers.authorization);
+    if (!who.ok) return unauthorized(reply, who.reason);
+    if (!roles.includes(who.principal.role)) return reply.status(403).send({ error: 'forbidden', message: `role ${who.principal.role} may not do this` });
+    req.principal = who.principal;
   };
+}
+
+/** For routes an agent may use on itself only: true for admins and supervisors, and for an agent bound to `agentId`. */
+export function mayActOnAgent(principal: Principal | undefined, agentId: string): boolean {
+  if (!principal) return false;
+  return principal.role !== 'agent' || principal.agentId === agentId;
 }

@@ -124,7 +124,7 @@ export async function registerLiveRoutes(app: FastifyInstance<any, any, any, any
 function wsAuth(auth: TokenAuth) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const token = (req.query as { token?: string }).token;
-    const who = auth.identify(req.headers.authorization) ?? (token ? auth.identify(`Bearer ${token}`) : null);
+    const who = (await auth.identify(req.headers.authorization)) ?? (token ? await auth.identify(`Bearer ${token}`) : null);
     if (!who) return reply.status(401).send({ error: 'unauthorized', message: 'missing or invalid bearer token' });
     if (!READERS.includes(who.role)) return reply.status(403).send({ error: 'forbidden', message: `role ${who.role} may not do this` });
     req.principal = who;

@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { unauthorized, type TokenAuth } from './auth.ts';
+import { ROUTE_ROLES, type RouteAccess } from './route-roles.ts';
+
+const registered = new WeakMap<object, string[]>();
+
+/**
+ * Checks every request against ROUTE_ROLES before anything else runs (onRequest: no body is
+ * parsed or validated for a caller without credentials), and records every route as it is
+ * registered so the route-table test can walk them. A route missing from the table is refused
+ * (500 `route_not_listed`): a new route is closed until someone decides who may call it.
+ * Route files keep their own requireRole as a second, local statement of the same rule.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function installAccessGuard(app: FastifyInstance<any, any, any, any, any>, auth: TokenAuth): void {
+  const routes: string[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
+  });
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const url = req.routeOptions.url;
+    if (url === undefined) return; // no route: the 404 handler answers
+    const access = accessOf(req.method, url);
+    if (access === 'public') return;
+    if (!access) {
+      req.log.error({ route: `${req.method} ${url}` }, 'route missing from ROUTE_ROLES; refused');
+      return reply.status(500).send({ error: 'route_not_listed', message: 'this route has no access rule yet' });
+    }
+    const who = await auth.check(bearer(req));
+    if (!who.ok) return unauthorized(reply, who.reason);
+    const role = who.principal.role;
+    if (!access.includes(role) && !(role === 'agent' && access.includes('agent:self'))) {
+      return reply.status(403).send({ error: 'forbidden', message: `role ${role} may not do this` });
+    }
+    req.principal = who.principal;
+  });
+}
+
+/** The routes registered on an app built with the guard, as `METHOD /url`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function registeredRoutes(app: FastifyInstance<any, any, any, any, any>): readonly string[] {
+  return registered.get(app) ?? [];
+}
+
+/** HEAD answers like its GET. */
+export function accessOf(method: string, url: string): RouteAccess | undefined {
+  return ROUTE_ROLES[`${method === 'HEAD' ? 'GET' : method} ${url}`];
+}
+
+/** A browser cannot set headers on a WebSocket, so an upgrade may carry the bearer as `?token=`. */
+function bearer(req: FastifyRequest): string | undefined {
+  if (req.headers.authorization || req.headers.upgrade?.toLowerCase() !== 'websocket') return req.headers.authorization;
+  const token = (req.query as { token?: unknown } | undefined)?.token;
+  return typeof token === 'string' ? `Bearer ${token}` : undefined;
+}

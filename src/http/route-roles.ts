@@ -1,0 +1,61 @@
+import type { Role } from './auth.ts';
+
+/**
+ * Who may call each route: the one list the route-table test checks every registered route
+ * against and the README's Access table is written from. `public` routes take no credentials;
+ * `agent:self` means an agent only on its own agent id (the route's `:id`).
+ */
+export type RouteAccess = 'public' | ReadonlyArray<Role | 'agent:self'>;
+
+const READ: RouteAccess = ['admin', 'supervisor'];
+const ADMIN: RouteAccess = ['admin'];
+
+export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
+  'GET /health': 'public',
+  'GET /ready': 'public',
+  'GET /metrics': 'public',
+  'POST /auth/login': 'public',
+
+  'GET /flows': READ,
+  'GET /flows/:id': READ,
+  'GET /flows/:id/versions/:version': READ,
+  'POST /flows/validate': READ,
+  'POST /flows/:id/versions': ADMIN,
+  'POST /flows/:id/rollback': ADMIN,
+  'GET /numbers': READ,
+  'PUT /numbers/:number': ADMIN,
+  'DELETE /numbers/:number': ADMIN,
+
+  'GET /agents': READ,
+  'GET /agents/:id': ['admin', 'supervisor', 'agent:self'],
+  'POST /agents/:id/:action': ['admin', 'supervisor', 'agent:self'],
+
+  'GET /queues': READ,
+  'GET /queues/:name': READ,
+  'PUT /queues/:name': ADMIN,
+  'DELETE /queues/:name': ADMIN,
+  'GET /agents/:id/config': READ,
+  'PUT /agents/:id/config': ADMIN,
+  'DELETE /agents/:id/config': ADMIN,
+
+  'GET /live': ['admin', 'supervisor', 'agent'],
+  'GET /live/ws': ['admin', 'supervisor', 'agent'],
+
+  'GET /reports/calls': READ,
+  'GET /reports/agents': READ,
+  'GET /capacity': READ,
+
+  'POST /keys': ADMIN,
+  'GET /keys': ADMIN,
+  'DELETE /keys/:id': ADMIN,
+  'POST /users': ADMIN,
+};
+
+/** The README's table: one line per route with who may call it. */
+export function routeRolesMarkdown(): string {
+  const lines = ['| Route | Roles |', '| --- | --- |'];
+  for (const [route, access] of Object.entries(ROUTE_ROLES)) {
+    lines.push(`| \`${route}\` | ${access === 'public' ? 'public' : access.join(', ')} |`);
+  }
+  return lines.join('\n');
+}

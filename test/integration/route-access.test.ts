@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import '../setup/provided.ts';
+import { apiKeyDigest, newApiKey } from '../../src/access/api-key.ts';
+import { signJwt } from '../../src/access/jwt.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { registeredRoutes } from '../../src/http/access-guard.ts';
+import { ROUTE_ROLES } from '../../src/http/route-roles.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { startHotline, type Hotline } from '../../src/main.ts';
+import { AccessStore } from '../../src/records/access-store.ts';
+import { migrate } from '../../src/records/migrate.ts';
+
+const TOKENS = { admin: 'admin-token-route-access-test', supervisor: 'supervisor-token-route-access', agent: 'agent-token-route-access-test' } as const;
+const JWT_SECRET = 'route-access-test-secret-0123456789abcdef';
+const PUBLIC = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'POST /auth/login']);
+/** Values for path parameters that pass every route's schema, so only access decides the answer. */
+const PARAMS: Record<string, string> = { id: 'a1', version: '1', number: '5000', name: 'q1', action: 'pause' };
+
+const urlOf = (route: string) =>
+  route
+    .split(' ')[1]!
+    .replace(/:([a-z]+)/g, (_m, p: string) => (route.startsWith('DELETE /keys') ? randomUUID() : PARAMS[p]!));
+
+describe('every registered route and who may call it (the app as main.ts builds it; real Postgres and Redis)', () => {
+  const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
+  const store = new AccessStore(pool);
+  let hotline: Hotline;
+  let spool: string;
+  const bearers: Record<string, string> = {};
+
+  beforeAll(async () => {
+    await migrate(pool);
+    spool = await mkdtemp(join(tmpdir(), 'route-access-'));
+    const config = loadConfig({
+      ARI_PASSWORD: 'unused',
+      ARI_URL: 'http://127.0.0.1:1',
+      DATABASE_URL: inject('databaseUrl'),
+      REDIS_URL: inject('redisUrl'),
+      REDIS_PREFIX: inject('redisPrefix'),
+      EVENT_SPOOL_DIR: spool,
+      API_TOKENS: Object.entries(TOKENS).map(([r, t]) => `${r}:${t}`).join(','),
+      JWT_SECRET,
+    });
+    hotline = await startHotline(config, createLogger('silent'));
+    const nowS = Math.floor(Date.now() / 1000);
+    // Expired or revoked credentials of the most powerful role: their 401 cannot be a role refusal.
+    const expired = newApiKey();
+    await store.createKey({ name: `expired-${randomUUID()}`, role: 'admin', agentId: null, digest: expired.digest, createdBy: 'test', expiresAt: new Date(Date.now() - 60_000) });
+    const revoked = newApiKey();
+    const rk = await store.createKey({ name: `revoked-${randomUUID()}`, role: 'admin', agentId: null, digest: revoked.digest, createdBy: 'test', expiresAt: null });
+    await store.revokeKey(rk.id);
+    bearers.expiredKey = expired.key;
+    bearers.revokedKey = revoked.key;
+    bearers.expiredJwt = signJwt({ sub: 'old-admin', role: 'admin', iat: nowS - 3600, exp: nowS - 60 }, JWT_SECRET);
+    // An agent bound to another agent than the one in PARAMS: agent:self routes refuse it.
+    bearers.otherAgent = signJwt({ sub: 'other', role: 'agent', agentId: 'someone-else', iat: nowS, exp: nowS + 600 }, JWT_SECRET);
+  });
+  afterAll(async () => {
+    await hotline?.shutdown('test');
+    await pool.end();
+    await rm(spool, { recursive: true, force: true });
+  });
+
+  const call = (route: string, bearer?: string) =>
+    hotline.app.inject({
+      method: route.split(' ')[0] as 'GET',
+      url: urlOf(route),
+      headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+      ...(route.startsWith('GET') || route.startsWith('DELETE') ? {} : { payload: {} }),
+    });
+
+  const protectedRoutes = () => [...new Set(registeredRoutes(hotline.app).map((r) => r.replace(/^HEAD /, 'GET ')))].filter((r) => !PUBLIC.has(r));
+
+  it('the table names every registered route, and every listed route is registered', () => {
+    const registered = new Set(registeredRoutes(hotline.app).map((r) => r.replace(/^HEAD /, 'GET ')));
+    expect(registered.size).toBeGreaterThan(30);
+    expect([...registered].filter((r) => !(r in ROUTE_ROLES)), 'routes without an entry in src/http/route-roles.ts').toEqual([]);
+    expect(Object.keys(ROUTE_ROLES).filter((r) => !registered.has(r)), 'entries for routes that do not exist').toEqual([]);
+  });
+
+  it('every route except the public ones answers 401 without credentials, with a wrong token, and with expired or revoked ones', async () => {
+    for (const route of protectedRoutes()) {
+      for (const bearer of [undefined, 'not-a-real-token-at-all', bearers.expiredKey, bearers.revokedKey, bearers.expiredJwt]) {
+        const res = await call(route, bearer);
+        expect(res.statusCode, `${route} with ${bearer ? bearer.slice(0, 12) : 'no credentials'}`).toBe(401);
+      }
+      expect((await call(route, bearers.expiredJwt)).json().error, route).toBe('credentials_expired');
+    }
+  });
+
+  it('every role outside a route\'s entry gets 403; every role inside it gets past access (no 401/403)', async () => {
+    const roles = ['admin', 'supervisor', 'agent'] as const;
+    for (const route of protectedRoutes()) {
+      const access = ROUTE_ROLES[route]!;
+      if (access === 'public') continue;
+      for (const role of roles) {
+        const res = await call(route, TOKENS[role]);
+        const allowed = access.includes(role) || (role === 'agent' && access.includes('agent:self'));
+        if (allowed && !access.includes(role)) {
+          // API_TOKENS agents are bound to no agent: an agent:self route refuses them in the handler.
+          expect(res.statusCode, `${route} as unbound agent`).toBe(403);
+        } else if (allowed) {
+          expect([401, 403], `${route} as ${role}: ${res.body}`).not.toContain(res.statusCode);
+        } else {
+          expect(res.statusCode, `${route} as ${role}`).toBe(403);
+          expect(res.json().error).toBe('forbidden');
+        }
+      }
+      if (Array.isArray(access) && access.includes('agent:self')) {
+        expect((await call(route, bearers.otherAgent)).statusCode, `${route} as another agent`).toBe(403);
+      }
+    }
+  });
+
+  it('a body is not even parsed for a caller without credentials (401 before 400)', async () => {
+    const res = await hotline.app.inject({ method: 'POST', url: '/flows/x/rollback', payload: '{not json', headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode).toBe(401);
+  });
+
+  it('the public routes answer without credentials', async () => {
+    expect((await hotline.app.inject({ url: '/health' })).statusCode).toBe(200);
+    expect([200, 503]).toContain((await hotline.app.inject({ url: '/ready' })).statusCode);
+    expect((await hotline.app.inject({ url: '/metrics' })).statusCode).toBe(200);
+    expect(apiKeyDigest('x')).toHaveLength(32);
+  });
+});
