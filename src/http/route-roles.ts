@@ -45,6 +45,12 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /reports/agents': READ,
   'GET /capacity': READ,
 
+  'GET /emergency': READ,
+  'POST /emergency': ADMIN,
+  'DELETE /emergency': ADMIN,
+  /** The page itself holds no data: it asks for credentials and reads /live/ws with them. */
+  'GET /wallboard': 'public',
+
   'POST /keys': ADMIN,
   'GET /keys': ADMIN,
   'DELETE /keys/:id': ADMIN,

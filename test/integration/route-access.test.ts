@@ -17,7 +17,8 @@ import { migrate } from '../../src/records/migrate.ts';
 
 const TOKENS = { admin: 'admin-token-route-access-test', supervisor: 'supervisor-token-route-access', agent: 'agent-token-route-access-test' } as const;
 const JWT_SECRET = 'route-access-test-secret-0123456789abcdef';
-const PUBLIC = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'POST /auth/login']);
+/** The only routes that take no credentials; making another one public is a decision this list records. */
+const PUBLIC = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'POST /auth/login', 'GET /wallboard']);
 /** Values for path parameters that pass every route's schema, so only access decides the answer. */
 const PARAMS: Record<string, string> = { id: 'a1', version: '1', number: '5000', name: 'q1', action: 'pause' };
 
@@ -81,6 +82,7 @@ describe('every registered route and who may call it (the app as main.ts builds 
     expect(registered.size).toBeGreaterThan(30);
     expect([...registered].filter((r) => !(r in ROUTE_ROLES)), 'routes without an entry in src/http/route-roles.ts').toEqual([]);
     expect(Object.keys(ROUTE_ROLES).filter((r) => !registered.has(r)), 'entries for routes that do not exist').toEqual([]);
+    expect(Object.keys(ROUTE_ROLES).filter((r) => ROUTE_ROLES[r] === 'public'), 'public routes').toEqual([...PUBLIC]);
   });
 
   it('every route except the public ones answers 401 without credentials, with a wrong token, and with expired or revoked ones', async () => {
