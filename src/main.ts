@@ -2,6 +2,7 @@ import { Dispatcher } from './calls/dispatcher.ts';
 import { clockStartingAt, systemClock } from './calls/call-runner.ts';
 import type { Config } from './config/config.ts';
 import { buildDemoCrm } from './demo/demo-crm.ts';
+import { EmergencyMode } from './flows/emergency-mode.ts';
 import { FlowRepository } from './flows/flow-repository.ts';
 import { loadFlowDir } from './flows/loader.ts';
 import { buildApp } from './http/app.ts';
@@ -20,6 +21,7 @@ import { AgentIntervalSink } from './records/agent-interval-sink.ts';
 import { CallRecordSink } from './records/call-record-sink.ts';
 import { ReportStore } from './records/report-store.ts';
 import { FlowStore } from './records/flow-store.ts';
+import { EmergencyStore } from './records/emergency-store.ts';
 import { migrate } from './records/migrate.ts';
 import { CallReports } from './reports/call-reports.ts';
 import { RedisCallRegistry } from './redis/redis-call-registry.ts';
@@ -73,6 +75,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
 
   const store = new EventStore(pool, { retentionDays: config.events.retentionDays });
   const flowStore = new FlowStore(pool);
+  // Its ops events go through the live tee built below (only admin requests append them).
+  const emergency = new EmergencyMode({ flows, flowStore, store: new EmergencyStore(pool), ops: { append: (e) => opsEvents.append(e) }, now: () => Date.now() });
   const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
   // Each batch of events lands with its calls' summaries and rollups (or agents' intervals) in one transaction.
   const writer = new EventWriter(new CallRecordSink(pool, store), log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
@@ -88,6 +92,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       }
       const { conflicts } = await flows.sync(flowStore);
       for (const c of conflicts) log.error(c);
+      await emergency.load();
       migrated = true;
       writer.start();
       opsWriter.start();
@@ -111,6 +116,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     timeZone: config.timezone,
     log: log.child({ part: 'live' }),
     now: () => Date.now(),
+    emergency: () => emergency.summary(),
   });
   void live.start().catch((err) => log.warn({ err: (err as Error).message }, 'live stats not following changes'));
   const callEvents = tee(writer, live.recordCall.bind(live), log);
@@ -205,6 +211,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     routingAdmin: { admin: routingAdmin, auth },
     reports: { reports, source: reportStore, timezone: config.timezone, auth },
     live: { live, metrics: new LiveMetrics(live), auth, metricsToken: config.metricsToken },
+    emergency: { emergency, auth },
     access: { store: accessStore, auth },
   });
   const demoCrm = config.demoCrm ? buildDemoCrm() : null;

@@ -3,7 +3,7 @@
  * `subject` names what it is about (`agent:agent1001`, `queue:general`); `id` makes writes
  * idempotent, as for call events.
  */
-export type OpsEventType = 'agent.state_changed' | 'routing.queue_changed' | 'routing.agent_changed' | 'routing.queue_removed' | 'routing.agent_removed';
+export type OpsEventType = 'agent.state_changed' | 'routing.queue_changed' | 'routing.agent_changed' | 'routing.queue_removed' | 'routing.agent_removed' | 'emergency.started' | 'emergency.ended';
 
 export interface OpsEvent {
   readonly id: string;

@@ -5,10 +5,12 @@ import type { Logger } from '../log/logger.ts';
 import { installAccessGuard } from './access-guard.ts';
 import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
+import { registerEmergencyRoutes, type EmergencyRouteDeps } from './emergency-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 import { registerLiveRoutes, type LiveRouteDeps } from './live-routes.ts';
 import { registerReportRoutes, type ReportRouteDeps } from './report-routes.ts';
 import { registerRoutingAdminRoutes, type RoutingAdminRouteDeps } from './routing-admin-routes.ts';
+import { registerWallboardRoute } from './wallboard-route.ts';
 
 export interface ReadinessChecks {
   ari(): boolean;
@@ -30,6 +32,8 @@ export interface AppDeps {
   live?: LiveRouteDeps;
   /** GET /reports/calls and GET /capacity. */
   reports?: ReportRouteDeps;
+  /** POST/DELETE/GET /emergency. */
+  emergency?: EmergencyRouteDeps;
   /** API keys, users and login. */
   access?: AccessRouteDeps;
 }
@@ -85,6 +89,9 @@ export async function buildApp(deps: AppDeps) {
   if (deps.routingAdmin) registerRoutingAdminRoutes(app, deps.routingAdmin);
   if (deps.live) await registerLiveRoutes(app, deps.live);
   if (deps.reports) registerReportRoutes(app, deps.reports);
+  if (deps.emergency) registerEmergencyRoutes(app, deps.emergency);
+  // The wallboard page holds no data (it asks for a token), so it is public like /health.
+  registerWallboardRoute(app);
   if (deps.access) registerAccessRoutes(app, deps.access);
 
   return app;

@@ -57,6 +57,7 @@ const Snapshot = z.object({
       today: Counts,
     }),
   ),
+  emergency: z.object({ flow: z.string(), reason: z.string(), numbers: z.array(z.string()), since: z.string() }).nullable(),
 });
 
 /**

@@ -34,6 +34,14 @@ export interface QueueLive {
   readonly today: LiveCounts;
 }
 
+/** Emergency mode, when on: the numbers playing the announcement flow (src/flows/emergency-mode.ts). */
+export interface LiveEmergency {
+  readonly flow: string;
+  readonly reason: string;
+  readonly numbers: string[];
+  readonly since: string;
+}
+
 export interface LiveSnapshot {
   readonly at: string;
   /** The hotline day the `today` figures are for, in `timeZone`. */
@@ -50,6 +58,7 @@ export interface LiveSnapshot {
   readonly today: LiveCounts;
   /** Configured queues, and any queue that has counts today. */
   readonly queues: Readonly<Record<string, QueueLive>>;
+  readonly emergency: LiveEmergency | null;
 }
 
 /** Everything a snapshot is built from, as read from Redis at one moment. */
@@ -66,6 +75,7 @@ export interface LiveInputs {
   readonly queues: readonly string[];
   /** Routing's waiting calls and agents, counted (live-floor.lua). */
   readonly floor: LiveFloor;
+  readonly emergency?: LiveEmergency | null;
 }
 
 const zeroCounts = (): Record<LiveCount, number> => Object.fromEntries(LIVE_COUNTS.map((c) => [c, 0])) as Record<LiveCount, number>;
@@ -137,5 +147,6 @@ export function buildSnapshot(i: LiveInputs): LiveSnapshot {
     agents: byState(i.floor.agents),
     today: liveCounts(total),
     queues,
+    emergency: i.emergency ?? null,
   };
 }

@@ -8,7 +8,7 @@ import type { QueueConfig } from '../routing/types.ts';
 import { Coalescer, realTimers, type CoalescerTimers } from './coalescer.ts';
 import { LIVE_CALL_EVENTS, reduceLiveCall, sameLiveState, type LiveCallState } from './live-call.ts';
 import { dayOf, msUntilNextDay } from './live-day.ts';
-import { buildSnapshot, type LiveSnapshot } from './live-snapshot.ts';
+import { buildSnapshot, type LiveEmergency, type LiveSnapshot } from './live-snapshot.ts';
 import type { LiveStore } from './live-store.ts';
 
 export interface LiveStatsDeps {
@@ -25,6 +25,8 @@ export interface LiveStatsDeps {
   /** Pushes to listeners at most this often. Default 200 ms. */
   minIntervalMs?: number;
   timers?: CoalescerTimers;
+  /** Emergency mode as this process knows it; its ops events announce the change. */
+  emergency?(): LiveEmergency | null;
 }
 
 /** A call this process is following: its summary, and the contribution last written for it. */
@@ -228,6 +230,7 @@ export class LiveStats {
       phases: today.phases,
       queues,
       floor,
+      emergency: this.deps.emergency?.() ?? null,
     });
     this.seen.refreshes += 1;
     return { snapshot, changes };
