@@ -8,6 +8,7 @@ import { loadFlowDir } from './flows/loader.ts';
 import { buildApp } from './http/app.ts';
 import { TokenAuth } from './http/auth.ts';
 import { AccessStore } from './records/access-store.ts';
+import { AuditStore } from './records/audit-store.ts';
 import { HttpServices } from './integrations/http-services.ts';
 import { LiveMetrics } from './live/live-metrics.ts';
 import { LiveStats } from './live/live-stats.ts';
@@ -213,6 +214,17 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     live: { live, metrics: new LiveMetrics(live), auth, metricsToken: config.metricsToken },
     emergency: { emergency, auth },
     access: { store: accessStore, auth },
+    audit: {
+      store: new AuditStore(pool),
+      auth,
+      readers: {
+        numberFlow: (n) => flows.numberMap()[n] ?? null,
+        activeFlowVersion: (id) => flows.active(id)?.version ?? null,
+        queue: (name) => routingAdmin.queue(name) ?? null,
+        agent: (id) => routingAdmin.agent(id) ?? null,
+        key: (id) => accessStore.keyById(id),
+      },
+    },
   });
   const demoCrm = config.demoCrm ? buildDemoCrm() : null;
 

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import { installAccessGuard } from './access-guard.ts';
 import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
+import { installAudit, type AuditDeps } from './audit.ts';
 import { registerEmergencyRoutes, type EmergencyRouteDeps } from './emergency-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 import { registerLiveRoutes, type LiveRouteDeps } from './live-routes.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   emergency?: EmergencyRouteDeps;
   /** API keys, users and login. */
   access?: AccessRouteDeps;
+  /** The audit log of admin changes and GET /audit. */
+  audit?: AuditDeps;
 }
 
 const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
@@ -70,6 +73,7 @@ export async function buildApp(deps: AppDeps) {
 
   // Every request is checked against the route-role table before routing work (with credentials configured).
   if (deps.access) installAccessGuard(app, deps.access.auth);
+  if (deps.audit) installAudit(app, deps.audit);
 
   const started = Date.now();
   app.get('/health', { schema: { response: { 200: HealthResponse } } }, async () => ({

@@ -55,6 +55,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /keys': ADMIN,
   'DELETE /keys/:id': ADMIN,
   'POST /users': ADMIN,
+  'GET /audit': ADMIN,
 };
 
 /** The README's table: one line per route with who may call it. */

@@ -57,6 +57,11 @@ export class AccessStore {
     return rows[0] ? keyInfo(rows[0]) : null;
   }
 
+  async keyById(id: string): Promise<ApiKeyInfo | null> {
+    const { rows } = await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+    return rows[0] ? keyInfo(rows[0]) : null;
+  }
+
   async listKeys(): Promise<ApiKeyInfo[]> {
     const { rows } = await this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`);
     return rows.map(keyInfo);
