@@ -9,6 +9,7 @@ import { buildApp } from './http/app.ts';
 import { TokenAuth } from './http/auth.ts';
 import { AccessStore } from './records/access-store.ts';
 import { AuditStore } from './records/audit-store.ts';
+import { RateLimiter } from './redis/rate-limiter.ts';
 import { HttpServices } from './integrations/http-services.ts';
 import { LiveMetrics } from './live/live-metrics.ts';
 import { LiveStats } from './live/live-stats.ts';
@@ -213,7 +214,15 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     reports: { reports, source: reportStore, timezone: config.timezone, auth },
     live: { live, metrics: new LiveMetrics(live), auth, metricsToken: config.metricsToken },
     emergency: { emergency, auth },
-    access: { store: accessStore, auth },
+    access: {
+      store: accessStore,
+      auth,
+      limits: {
+        limiter: new RateLimiter(redis, config.redis.prefix),
+        perPrincipal: config.rateLimit.perPrincipalPerMinute ? { limit: config.rateLimit.perPrincipalPerMinute, windowMs: 60_000 } : null,
+        perIp: config.rateLimit.perIpPerMinute ? { limit: config.rateLimit.perIpPerMinute, windowMs: 60_000 } : null,
+      },
+    },
     audit: {
       store: new AuditStore(pool),
       auth,

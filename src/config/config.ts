@@ -56,6 +56,10 @@ const EnvSchema = z.object({
   API_TOKENS: z.string().default(''),
   /** HS256 secret of login JWTs (32+ characters); unset → POST /auth/login is off. */
   JWT_SECRET: z.string().min(32).optional(),
+  /** Requests per minute per API key, user or env token; 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1_200),
+  /** Requests per minute per client IP without valid credentials (login included); 0 turns it off. */
+  RATE_LIMIT_IP_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   SHUTDOWN_DRAIN_MS: ms(10_000),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
@@ -102,6 +106,7 @@ export type Config = Readonly<{
   sms: { sender: 'log' | 'webhook'; webhookUrl: string | null };
   apiTokens: string;
   jwtSecret: string | null;
+  rateLimit: { perPrincipalPerMinute: number; perIpPerMinute: number };
   shutdownDrainMs: number;
   migrateOnStart: boolean;
   events: { spoolDir: string; retentionDays: number };
@@ -153,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sms: { sender: e.SMS_SENDER, webhookUrl: e.SMS_WEBHOOK_URL ?? null },
     apiTokens: e.API_TOKENS,
     jwtSecret: e.JWT_SECRET ?? null,
+    rateLimit: { perPrincipalPerMinute: e.RATE_LIMIT_PER_MINUTE, perIpPerMinute: e.RATE_LIMIT_IP_PER_MINUTE },
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     migrateOnStart: e.MIGRATE_ON_START,
     events: { spoolDir: e.EVENT_SPOOL_DIR, retentionDays: e.EVENT_RETENTION_DAYS },

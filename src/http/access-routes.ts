@@ -5,11 +5,14 @@ import { newApiKey } from '../access/api-key.ts';
 import { signJwt } from '../access/jwt.ts';
 import { checkPassword, hashPassword } from '../access/passwords.ts';
 import type { AccessStore } from '../records/access-store.ts';
+import type { RateLimits } from './access-guard.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
 
 export interface AccessRouteDeps {
   store: AccessStore;
   auth: TokenAuth;
+  /** Per-principal and per-IP request limits, checked by the access guard; absent → unlimited. */
+  limits?: RateLimits;
   /** Lifetime of a login JWT in seconds. */
   jwtTtlSeconds?: number;
   now?: () => number;

@@ -72,7 +72,7 @@ export async function buildApp(deps: AppDeps) {
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: 'not_found', message: 'no such route' }));
 
   // Every request is checked against the route-role table before routing work (with credentials configured).
-  if (deps.access) installAccessGuard(app, deps.access.auth);
+  if (deps.access) installAccessGuard(app, deps.access.auth, deps.access.limits);
   if (deps.audit) installAudit(app, deps.audit);
 
   const started = Date.now();

@@ -35,6 +35,9 @@ describe('API keys, users and login (real Postgres)', () => {
       EVENT_SPOOL_DIR: spool,
       API_TOKENS: `admin:${ADMIN}`,
       JWT_SECRET,
+      // Access only here; the limits have their own test (rate-limit.test.ts).
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_IP_PER_MINUTE: '0',
     });
     hotline = await startHotline(config, createLogger('silent'));
   });

@@ -46,6 +46,9 @@ describe('every registered route and who may call it (the app as main.ts builds 
       EVENT_SPOOL_DIR: spool,
       API_TOKENS: Object.entries(TOKENS).map(([r, t]) => `${r}:${t}`).join(','),
       JWT_SECRET,
+      // Access only here; the limits have their own test (rate-limit.test.ts).
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_IP_PER_MINUTE: '0',
     });
     hotline = await startHotline(config, createLogger('silent'));
     const nowS = Math.floor(Date.now() / 1000);
