@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the no-Docker start need, reusing whatever is already there:
-# SIPp, baresip, espeak-ng and sox, a cached Debian sid chroot with Asterisk 22, the IVR
+# SIPp, baresip, Chromium, espeak-ng and sox, a cached Debian sid chroot with Asterisk 22, the IVR
 # prompt WAVs, and Postgres/Redis when neither they nor a Docker engine answer. Idempotent;
 # a warm run takes about a second.
 set -euo pipefail
@@ -10,6 +10,8 @@ need_pkgs=()
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v sipp >/dev/null || need_pkgs+=(sip-tester)
 command -v baresip >/dev/null || need_pkgs+=(baresip-core)
+# Headless browser for the wallboard e2e test (driven by playwright-core).
+command -v chromium >/dev/null || need_pkgs+=(chromium)
 # Text-to-speech for the IVR prompts (scripts/lab/prompts.sh).
 command -v espeak-ng >/dev/null || need_pkgs+=(espeak-ng)
 command -v sox >/dev/null || need_pkgs+=(sox)
