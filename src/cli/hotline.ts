@@ -3,7 +3,9 @@ const USAGE = `usage: hotline <command>
   migrate   apply database migrations and exit
   flows     validate | graph | schema | simulate IVR flows (hotline flows help)
   capacity  Erlang C agents needed per interval (hotline capacity --help)
-  reports   rebuild call summaries and report rollups from stored events (hotline reports rebuild)`;
+  reports   rebuild call summaries and report rollups from stored events (hotline reports rebuild)
+  keys      create | revoke API keys (hotline keys create --role admin --name ci)
+  users     create a user for login (hotline users create --username ana --role agent --agent-id 1001 < password)`;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
@@ -20,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     await new Promise<void>((done) => process.stdout.write('', () => done()));
     return code;
   }
-  if (command !== 'start' && command !== 'migrate' && command !== 'reports') {
+  if (command !== 'start' && command !== 'migrate' && command !== 'reports' && command !== 'keys' && command !== 'users') {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -49,6 +51,13 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       await pool.end();
     }
+  }
+
+  if (command === 'keys' || command === 'users') {
+    const { accessCommand } = await import('./access-command.ts');
+    const { createInterface } = await import('node:readline');
+    const readLine = () => new Promise<string>((done) => createInterface({ input: process.stdin }).once('line', done).once('close', () => done('')));
+    return accessCommand(command, argv.slice(1), config, { stdout: process.stdout, stderr: process.stderr, readLine });
   }
 
   if (command === 'reports') {
