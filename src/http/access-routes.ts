@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -47,6 +48,7 @@ export function registerAccessRoutes(app: FastifyInstance<any, any, any, any, an
   const admin = requireRole(deps.auth, ['admin']);
   const now = deps.now ?? Date.now;
   const ttl = deps.jwtTtlSeconds ?? 15 * 60;
+  const unknownUserHash = hashPassword(randomBytes(18).toString('base64url'));
 
   r.post(
     '/keys',
@@ -111,8 +113,9 @@ export function registerAccessRoutes(app: FastifyInstance<any, any, any, any, an
       const secret = deps.auth.jwtSecret;
       if (!secret) return reply.status(404).send({ error: 'login_disabled', message: 'JWT_SECRET is not set; use an API key' });
       const user = await deps.store.userByName(req.body.username);
-      // Same answer for an unknown user and a wrong password: names are not probed this way.
-      if (!user || !(await checkPassword(req.body.password, user.passwordHash))) return reply.status(401).send({ error: 'login_failed', message: 'wrong username or password' });
+      // Same answer, and the same scrypt work, for an unknown user and a wrong password: names are not probed this way.
+      const matches = await checkPassword(req.body.password, user?.passwordHash ?? (await unknownUserHash));
+      if (!user || !matches) return reply.status(401).send({ error: 'login_failed', message: 'wrong username or password' });
       const iat = Math.floor(now() / 1000);
       const token = signJwt({ sub: user.username, role: user.role, ...(user.agentId ? { agentId: user.agentId } : {}), iat, exp: iat + ttl }, secret);
       return { token, expiresAt: new Date((iat + ttl) * 1000).toISOString() };
