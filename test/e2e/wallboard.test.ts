@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup/provided.ts';
-import { startFloor, type Floor } from './helpers/floor.ts';
+import { ADMIN_HEADERS, startFloor, type Floor } from './helpers/floor.ts';
 import { E2E_ADMIN_TOKEN, waitFor } from './helpers/hotline-process.ts';
 import { sippCall, uniqueCaller } from './helpers/sipp.ts';
 
@@ -34,7 +34,7 @@ describe('wallboard in headless Chromium', () => {
     // Loud, not skipped: the lab must have it (scripts/lab/provision.sh installs it).
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/lab/provision.sh (Debian package "chromium") or set CHROMIUM_PATH`);
     mkdirSync(ARTIFACTS, { recursive: true });
-    floor = await startFloor({ CLOCK_FIXED_AT: '2026-11-23T10:00:00+08:00' }, [{ id: 'agent1001', port: 25417 }]);
+    floor = await startFloor({ CLOCK_FIXED_AT: '2026-11-23T10:00:00+08:00', JWT_SECRET: 'wallboard-e2e-jwt-secret-0123456789abcdef' }, [{ id: 'agent1001', port: 25417 }]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
@@ -49,6 +49,24 @@ describe('wallboard in headless Chromium', () => {
     await page.click('button[type=submit]');
     await expect.poll(() => page.textContent('#login-error')).toBe('the token was refused');
     expect(await page.isVisible('#board')).toBe(false);
+  });
+
+  it('a supervisor logs in with a username and password (POST /auth/login) and sees the board', async () => {
+    const username = `sup${Date.now().toString(36)}`;
+    const created = await fetch(`${floor.app.url}/users`, { method: 'POST', headers: ADMIN_HEADERS, body: JSON.stringify({ username, role: 'supervisor', password: 'wallboard-password-1' }) });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const context = await browser.newContext();
+    const other = await context.newPage();
+    await other.goto(`${floor.app.url}/wallboard`);
+    await other.fill('#username', username);
+    await other.fill('#password', 'wrong-password-123');
+    await other.click('button[type=submit]');
+    await expect.poll(() => other.textContent('#login-error')).toBe('wrong username or password');
+    await other.fill('#password', 'wallboard-password-1');
+    await other.click('button[type=submit]');
+    await other.waitForSelector('#status.ok', { timeout: 10_000 });
+    await other.locator('tr[data-queue="general"]').waitFor({ timeout: 10_000 });
+    await context.close();
   });
 
   it('logs in, shows a SIPp caller waiting in the queue, and shows it leave when the agent answers', async () => {
