@@ -60,7 +60,7 @@ export function installAccessGuard(app: FastifyInstance<any, any, any, any, any>
       if (!(await withinLimit(req, reply, `ip:${req.ip}`, limits?.perIp))) return reply;
       return unauthorized(reply, who.reason);
     }
-    if (!(await withinLimit(req, reply, `principal:${who.principal.name}`, limits?.perPrincipal))) return reply;
+    if (!(await withinLimit(req, reply, `principal:${who.principal.keyId ?? who.principal.name}`, limits?.perPrincipal))) return reply;
     const role = who.principal.role;
     if (!access.includes(role) && !(role === 'agent' && access.includes('agent:self'))) {
       return reply.status(403).send({ error: 'forbidden', message: `role ${role} may not do this` });

@@ -11,6 +11,8 @@ export interface Principal {
   role: Role;
   name: string;
   agentId?: string;
+  /** A stored key's id: key names need not be unique, so limits count per id. */
+  keyId?: string;
 }
 
 /** Why a bearer was refused: absent/unknown, or known but past its expiry (or revoked). */
@@ -66,7 +68,7 @@ export class TokenAuth {
       const key = await this.options.keys.keyByDigest(apiKeyDigest(token));
       if (!key) return { ok: false, reason: 'invalid' };
       if (key.revokedAt || (key.expiresAt && Date.parse(key.expiresAt) <= now)) return { ok: false, reason: 'expired' };
-      return { ok: true, principal: { role: key.role, name: `key:${key.name}`, ...(key.agentId ? { agentId: key.agentId } : {}) } };
+      return { ok: true, principal: { role: key.role, name: `key:${key.name}`, keyId: key.id, ...(key.agentId ? { agentId: key.agentId } : {}) } };
     }
     if (token.split('.').length === 3 && this.options.jwtSecret) {
       const v = verifyJwt(token, this.options.jwtSecret, Math.floor(now / 1000));

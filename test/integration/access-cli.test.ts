@@ -28,7 +28,7 @@ describe('hotline keys / users (real Postgres)', () => {
     const made = io();
     expect(await accessCommand('keys', ['create', '--role', 'supervisor', '--name', 'cli-test'], env, made.io)).toBe(0);
     const { key, id } = JSON.parse(made.out.join('')) as { key: string; id: string };
-    expect(await auth.identify(`Bearer ${key}`)).toEqual({ role: 'supervisor', name: 'key:cli-test' });
+    expect(await auth.identify(`Bearer ${key}`)).toEqual({ role: 'supervisor', name: 'key:cli-test', keyId: id });
     const revoked = io();
     expect(await accessCommand('keys', ['revoke', id], env, revoked.io)).toBe(0);
     expect(await auth.check(`Bearer ${key}`)).toEqual({ ok: false, reason: 'expired' });
@@ -60,7 +60,7 @@ describe('hotline keys / users (real Postgres)', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'keys', 'create', '--role', 'admin', '--name', 'from-binary'], {
       env: { ...process.env, DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl'), ARI_PASSWORD: 'unused', LOG_LEVEL: 'silent' },
     });
-    const { key } = JSON.parse(stdout) as { key: string };
-    expect(await auth.identify(`Bearer ${key}`)).toEqual({ role: 'admin', name: 'key:from-binary' });
+    const { key, id } = JSON.parse(stdout) as { key: string; id: string };
+    expect(await auth.identify(`Bearer ${key}`)).toEqual({ role: 'admin', name: 'key:from-binary', keyId: id });
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
+import { newApiKey } from '../../src/access/api-key.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { TokenAuth } from '../../src/http/auth.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -23,7 +24,7 @@ describe('rate limits per principal and per IP (real Redis, two app instances)',
       readiness: { ari: () => true, postgres: async () => true, redis: async () => true, migrated: () => true },
       access: {
         store: new AccessStore(pool),
-        auth: new TokenAuth(`admin:${A},admin:${B}`),
+        auth: new TokenAuth(`admin:${A},admin:${B}`, { keys: new AccessStore(pool) }),
         limits: { limiter: new RateLimiter(redis, prefix), perPrincipal: { limit: 3, windowMs: 60_000 }, perIp: { limit: 2, windowMs: 60_000 } },
       },
     });
@@ -54,6 +55,17 @@ describe('rate limits per principal and per IP (real Redis, two app instances)',
     expect(retry).toBeGreaterThanOrEqual(1);
     expect(retry).toBeLessThanOrEqual(60);
     expect((await as(one, B)).statusCode).toBe(200);
+  });
+
+  it('two stored keys with the same name count separately (per key id)', async () => {
+    const store = new AccessStore(pool);
+    const name = `same-${randomUUID().slice(0, 8)}`;
+    const [k1, k2] = [newApiKey(), newApiKey()];
+    for (const k of [k1, k2]) await store.createKey({ name, role: 'admin', agentId: null, digest: k.digest, createdBy: 'test', expiresAt: null });
+    const as = (key: string) => one.inject({ url: '/keys', headers: { authorization: `Bearer ${key}` } });
+    for (let i = 0; i < 3; i++) expect((await as(k1.key)).statusCode).toBe(200);
+    expect((await as(k1.key)).statusCode).toBe(429);
+    expect((await as(k2.key)).statusCode).toBe(200);
   });
 
   it('requests without valid credentials are limited per IP (login included), each IP on its own', async () => {
