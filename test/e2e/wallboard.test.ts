@@ -102,4 +102,21 @@ describe('wallboard in headless Chromium', () => {
     await waitFor(async () => (await stateOf('agent1001')) !== 'on_call', 20_000, () => 'agent1001 still on the call');
     await act('agent1001', 'logout');
   });
+
+  it('shows the emergency banner while a number is switched, and drops it when switched back', async () => {
+    const emergency = (method: string, body?: unknown) => fetch(`${floor.app.url}/emergency`, { method, headers: ADMIN_HEADERS, body: JSON.stringify(body ?? {}) });
+    expect(await page.isVisible('[data-testid="emergency"]')).toBe(false);
+    const on = await emergency('POST', { numbers: ['96000'], flow: 'emergency', reason: 'wallboard e2e drill' });
+    expect(on.status, await on.clone().text()).toBe(200);
+    try {
+      await expect.poll(() => page.isVisible('[data-testid="emergency"]'), { timeout: 10_000 }).toBe(true);
+      expect(await page.textContent('[data-testid="emergency"]')).toMatch(/EMERGENCY MODE: 96000 play "emergency" since .* wallboard e2e drill/);
+      await page.screenshot({ path: resolve(ARTIFACTS, 'wallboard-emergency.png'), fullPage: true });
+    } finally {
+      const off = await emergency('DELETE');
+      expect(off.status).toBe(200);
+      expect(await off.json()).toEqual({ restored: [{ number: '96000', flow: 'survey' }] });
+    }
+    await expect.poll(() => page.isVisible('[data-testid="emergency"]'), { timeout: 10_000 }).toBe(false);
+  });
 });
