@@ -1,5 +1,7 @@
 import Fastify from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
 import { installAccessGuard } from './access-guard.ts';
@@ -73,6 +75,18 @@ export async function buildApp(deps: AppDeps) {
 
   // Every request is checked against the route-role table before routing work (with credentials configured).
   if (deps.access) installAccessGuard(app, deps.access.auth, deps.access.limits);
+
+  // OpenAPI 3 from the routes' zod schemas: JSON at /docs/json, the UI at /docs. Registered
+  // before the routes so it sees each of them; the documents hold no data (public, see route-roles).
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Hotline API', version: '0.1.0', description: 'Contact-center backend: flows, routing, records, reports, live stats. Bearer credentials: API keys, API_TOKENS or a JWT from POST /auth/login.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   if (deps.audit) installAudit(app, deps.audit);
 
   const started = Date.now();

@@ -50,6 +50,14 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'DELETE /emergency': ADMIN,
   /** The page itself holds no data: it asks for credentials and reads /live/ws with them. */
   'GET /wallboard': 'public',
+  /** The OpenAPI document and its UI describe the API; they hold no data. */
+  'GET /docs': 'public',
+  'GET /docs/': 'public',
+  'GET /docs/json': 'public',
+  'GET /docs/yaml': 'public',
+  'GET /docs/static/index.html': 'public',
+  'GET /docs/static/swagger-initializer.js': 'public',
+  'GET /docs/static/*': 'public',
 
   'POST /keys': ADMIN,
   'GET /keys': ADMIN,

@@ -18,7 +18,14 @@ import { migrate } from '../../src/records/migrate.ts';
 const TOKENS = { admin: 'admin-token-route-access-test', supervisor: 'supervisor-token-route-access', agent: 'agent-token-route-access-test' } as const;
 const JWT_SECRET = 'route-access-test-secret-0123456789abcdef';
 /** The only routes that take no credentials; making another one public is a decision this list records. */
-const PUBLIC = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'POST /auth/login', 'GET /wallboard']);
+const PUBLIC = new Set([
+  'GET /health',
+  'GET /ready',
+  'GET /metrics',
+  'POST /auth/login',
+  'GET /wallboard',
+  ...['', '/', '/json', '/yaml', '/static/index.html', '/static/swagger-initializer.js', '/static/*'].map((p) => `GET /docs${p}`),
+]);
 /** Values for path parameters that pass every route's schema, so only access decides the answer. */
 const PARAMS: Record<string, string> = { id: 'a1', version: '1', number: '5000', name: 'q1', action: 'pause' };
 
