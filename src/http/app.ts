@@ -8,6 +8,7 @@ import { installAccessGuard } from './access-guard.ts';
 import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
 import { installAudit, type AuditDeps } from './audit.ts';
+import { registerBusinessHoursRoutes } from './business-hours-routes.ts';
 import { registerEmergencyRoutes, type EmergencyRouteDeps } from './emergency-routes.ts';
 import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 import { registerLiveRoutes, type LiveRouteDeps } from './live-routes.ts';
@@ -102,7 +103,10 @@ export async function buildApp(deps: AppDeps) {
     return reply.status(ready ? 200 : 503).send({ ready, checks });
   });
 
-  if (deps.flows) registerFlowRoutes(app, deps.flows);
+  if (deps.flows) {
+    registerFlowRoutes(app, deps.flows);
+    registerBusinessHoursRoutes(app, deps.flows);
+  }
   if (deps.agents) registerAgentRoutes(app, deps.agents);
   if (deps.routingAdmin) registerRoutingAdminRoutes(app, deps.routingAdmin);
   if (deps.live) await registerLiveRoutes(app, deps.live);

@@ -25,6 +25,7 @@ export interface AuditDeps {
 const AUDITED: Record<string, ((r: AuditReaders, p: Params) => unknown) | null> = {
   'POST /flows/:id/versions': (r, p) => r.activeFlowVersion(p.id!),
   'POST /flows/:id/rollback': (r, p) => r.activeFlowVersion(p.id!),
+  'PUT /business-hours/:flow/:node': (r, p) => r.activeFlowVersion(p.flow!),
   'PUT /numbers/:number': (r, p) => r.numberFlow(p.number!),
   'DELETE /numbers/:number': (r, p) => r.numberFlow(p.number!),
   'PUT /queues/:name': (r, p) => r.queue(p.name!),

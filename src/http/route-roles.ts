@@ -25,6 +25,8 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /numbers': READ,
   'PUT /numbers/:number': ADMIN,
   'DELETE /numbers/:number': ADMIN,
+  'GET /business-hours': READ,
+  'PUT /business-hours/:flow/:node': ADMIN,
 
   'GET /agents': READ,
   'GET /agents/:id': ['admin', 'supervisor', 'agent:self'],

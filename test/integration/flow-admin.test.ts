@@ -87,10 +87,12 @@ describe('flow admin HTTP API (real Postgres)', () => {
   const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
   const store = new FlowStore(pool);
   let app: Awaited<ReturnType<typeof buildApp>>;
+  let repo: FlowRepository;
 
   beforeAll(async () => {
     await migrate(pool);
     const flows = new FlowRepository(await loadFlowDir(FLOWS_DIR, ['crm']));
+    repo = flows;
     await flows.sync(store);
     app = await buildApp({
       logger: createLogger('silent'),
@@ -127,6 +129,31 @@ describe('flow admin HTTP API (real Postgres)', () => {
     const write = await app.inject({ method: 'POST', url: '/flows/main/rollback', payload: { version: 1 }, headers: as(SUPERVISOR) });
     expect(write.statusCode).toBe(403);
     expect((await app.inject({ url: '/flows', headers: as(SUPERVISOR) })).statusCode).toBe(200);
+  });
+
+  it('business hours: lists schedule nodes; a change to one node publishes a new version; bad hours change nothing', async () => {
+    // A flow of this test's own (the shipped main flow is shared with the run's other tests).
+    const id = `t-hours-${randomUUID().slice(0, 8)}`;
+    const bye = { type: 'hangup', prompts: ['prompt:goodbye'], reason: 'completed' };
+    await repo.publish(store, { ...shortFlow(id), start: 'hours', nodes: { hours: { type: 'schedule', timezone: 'Asia/Shanghai', weekly: { mon: [['08:00', '22:00']] }, open: 'bye', closed: 'bye', holiday: 'bye' }, bye } }, 'test');
+    const list = (await app.inject({ url: '/business-hours', headers: as(SUPERVISOR) })).json() as { schedules: Array<Record<string, unknown>> };
+    expect(list.schedules.find((x) => x.flow === id)).toEqual({ flow: id, version: 1, node: 'hours', timezone: 'Asia/Shanghai', weekly: { mon: [['08:00', '22:00']] }, holidays: [], special: {} });
+    expect(list.schedules.find((x) => x.flow === 'main')).toMatchObject({ node: 'hours_check' });
+    const hours = { timezone: 'Asia/Shanghai', weekly: { mon: [['09:00', '18:00']] }, holidays: ['2027-01-01'], special: {} };
+    const url = `/business-hours/${id}/hours`;
+    expect((await app.inject({ method: 'PUT', url, payload: hours, headers: as(SUPERVISOR) })).statusCode).toBe(403);
+    const ok = await app.inject({ method: 'PUT', url, payload: hours, headers: as(ADMIN) });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ flow: id, version: 2, node: 'hours' });
+    // Active as a new version; everything but the hours as it was.
+    expect(repo.active(id)!.nodes.hours).toMatchObject({ type: 'schedule', weekly: { mon: [['09:00', '18:00']] }, holidays: ['2027-01-01'], open: 'bye' });
+    // Invalid: a closing time before the opening time -> 422 with the path, nothing published.
+    const bad = await app.inject({ method: 'PUT', url, payload: { ...hours, weekly: { mon: [['18:00', '09:00']] } }, headers: as(ADMIN) });
+    expect(bad.statusCode).toBe(422);
+    expect(JSON.stringify(bad.json().errors)).toMatch(/nodes\.hours\.weekly\.mon/);
+    expect(repo.active(id)!.version).toBe(2);
+    expect((await app.inject({ method: 'PUT', url: `/business-hours/${id}/bye`, payload: hours, headers: as(ADMIN) })).json().error).toBe('schedule_not_found');
+    expect((await app.inject({ method: 'PUT', url, payload: { ...hours, timezone: 'Mars/Base' }, headers: as(ADMIN) })).statusCode).toBe(400);
   });
 
   it('validate and publish answer 422 with every error; bad request bodies get a stable error id', async () => {

@@ -27,7 +27,7 @@ const PUBLIC = new Set([
   ...['', '/', '/json', '/yaml', '/static/index.html', '/static/swagger-initializer.js', '/static/*'].map((p) => `GET /docs${p}`),
 ]);
 /** Values for path parameters that pass every route's schema, so only access decides the answer. */
-const PARAMS: Record<string, string> = { id: 'a1', version: '1', number: '5000', name: 'q1', action: 'pause' };
+const PARAMS: Record<string, string> = { id: 'a1', version: '1', number: '5000', name: 'q1', action: 'pause', flow: 'main', node: 'hours_check' };
 
 const urlOf = (route: string) =>
   route
