@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { TokenAuth } from '../../src/http/auth.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { startHotline, type Hotline } from '../../src/main.ts';
+import type { Hotline } from '../../src/main.ts';
+import { startTestHotline } from './helpers/app.ts';
 import { AccessStore } from '../../src/records/access-store.ts';
 import { migrate } from '../../src/records/migrate.ts';
 
@@ -19,32 +16,23 @@ const JWT_SECRET = 'access-api-test-secret-0123456789abcdef';
 describe('API keys, users and login (real Postgres)', () => {
   const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
   let hotline: Hotline;
-  let spool: string;
+  let stopApp: (() => Promise<void>) | undefined;
   const req = (method: 'GET' | 'POST' | 'DELETE', url: string, bearer?: string, payload?: unknown) =>
     hotline.app.inject({ method, url, headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, ...(payload === undefined ? {} : { payload: payload as object }) });
 
   beforeAll(async () => {
     await migrate(pool);
-    spool = await mkdtemp(join(tmpdir(), 'access-api-'));
-    const config = loadConfig({
-      ARI_PASSWORD: 'unused',
-      ARI_URL: 'http://127.0.0.1:1',
-      DATABASE_URL: inject('databaseUrl'),
-      REDIS_URL: inject('redisUrl'),
-      REDIS_PREFIX: inject('redisPrefix'),
-      EVENT_SPOOL_DIR: spool,
+    ({ hotline, stop: stopApp } = await startTestHotline('access-api', {
       API_TOKENS: `admin:${ADMIN}`,
       JWT_SECRET,
       // Access only here; the limits have their own test (rate-limit.test.ts).
       RATE_LIMIT_PER_MINUTE: '0',
       RATE_LIMIT_IP_PER_MINUTE: '0',
-    });
-    hotline = await startHotline(config, createLogger('silent'));
+    }));
   });
   afterAll(async () => {
-    await hotline?.shutdown('test');
+    await stopApp?.();
     await pool.end();
-    await rm(spool, { recursive: true, force: true });
   });
 
   it('an admin creates a key (shown once, stored only as a digest), it works, and once revoked it is refused', async () => {

@@ -1,12 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { ROUTE_ROLES } from '../../src/http/route-roles.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { startHotline, type Hotline } from '../../src/main.ts';
+import type { Hotline } from '../../src/main.ts';
+import { startTestHotline } from './helpers/app.ts';
 
 const ADMIN = 'admin-token-for-the-api-fuzz-test';
 
@@ -54,7 +50,7 @@ function malformedBodies(): Array<{ label: string; payload: string; contentType?
 
 describe('malformed request bodies across the API (the app as main.ts builds it; real Postgres and Redis)', () => {
   let hotline: Hotline;
-  let spool: string;
+  let stopApp: (() => Promise<void>) | undefined;
   const get = async (url: string) => (await hotline.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } })).json() as unknown;
   /** What an admin can read: none of it may change. */
   const state = async () => ({
@@ -67,20 +63,13 @@ describe('malformed request bodies across the API (the app as main.ts builds it;
   });
 
   beforeAll(async () => {
-    spool = await mkdtemp(join(tmpdir(), 'api-fuzz-'));
-    const config = loadConfig({
-      ARI_PASSWORD: 'unused',
-      ARI_URL: 'http://127.0.0.1:1',
-      DATABASE_URL: inject('databaseUrl'),
-      REDIS_URL: inject('redisUrl'),
+    ({ hotline, stop: stopApp } = await startTestHotline('api-fuzz', {
       REDIS_PREFIX: `${inject('redisPrefix')}fuzz:`,
-      EVENT_SPOOL_DIR: spool,
       API_TOKENS: `admin:${ADMIN}`,
       JWT_SECRET: 'api-fuzz-test-secret-0123456789abcdef',
       RATE_LIMIT_PER_MINUTE: '0',
       RATE_LIMIT_IP_PER_MINUTE: '0',
-    });
-    hotline = await startHotline(config, createLogger('silent'));
+    }));
     // Until Postgres is migrated and routing configured, writes would fail for that reason instead.
     // (No Asterisk here, so /ready as a whole stays false; its migrations check is what counts.)
     const migrated = async () => ((await hotline.app.inject({ method: 'GET', url: '/ready' })).json() as { checks: { migrations: boolean } }).checks.migrations;
@@ -88,8 +77,7 @@ describe('malformed request bodies across the API (the app as main.ts builds it;
     expect(await migrated()).toBe(true);
   });
   afterAll(async () => {
-    await hotline?.shutdown('test');
-    await rm(spool, { recursive: true, force: true });
+    await stopApp?.();
   });
 
   it('answers every malformed body with a 4xx and a stable error id, changes nothing and keeps running', { timeout: 120_000 }, async () => {

@@ -1,13 +1,9 @@
 import { randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { startHotline, type Hotline } from '../../src/main.ts';
+import type { Hotline } from '../../src/main.ts';
+import { startTestHotline } from './helpers/app.ts';
 import { migrate } from '../../src/records/migrate.ts';
 
 const ADMIN = 'admin-token-audit-test-000';
@@ -16,7 +12,7 @@ const SUPERVISOR = 'supervisor-token-audit-test';
 describe('audit log of admin changes (real Postgres)', () => {
   const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
   let hotline: Hotline;
-  let spool: string;
+  let stopApp: (() => Promise<void>) | undefined;
   const req = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, bearer: string, payload?: object) =>
     hotline.app.inject({ method, url, headers: { authorization: `Bearer ${bearer}` }, ...(payload ? { payload } : {}) });
   const rowsFor = async (action: string, target: string) =>
@@ -24,26 +20,13 @@ describe('audit log of admin changes (real Postgres)', () => {
 
   beforeAll(async () => {
     await migrate(pool);
-    spool = await mkdtemp(join(tmpdir(), 'audit-'));
-    hotline = await startHotline(
-      loadConfig({
-        ARI_PASSWORD: 'unused',
-        ARI_URL: 'http://127.0.0.1:1',
-        DATABASE_URL: inject('databaseUrl'),
-        REDIS_URL: inject('redisUrl'),
-        REDIS_PREFIX: inject('redisPrefix'),
-        EVENT_SPOOL_DIR: spool,
-        API_TOKENS: `admin:${ADMIN},supervisor:${SUPERVISOR}`,
-      }),
-      createLogger('silent'),
-    );
+    ({ hotline, stop: stopApp } = await startTestHotline('audit', { API_TOKENS: `admin:${ADMIN},supervisor:${SUPERVISOR}` }));
     // The flows are synced once Postgres is migrated: mapping a number needs them.
     for (let i = 0; i < 100 && (await req('GET', '/flows', ADMIN)).json().flows.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   });
   afterAll(async () => {
-    await hotline?.shutdown('test');
+    await stopApp?.();
     await pool.end();
-    await rm(spool, { recursive: true, force: true });
   });
 
   it('a number mapped and unmapped leaves two rows with who, before and after', async () => {

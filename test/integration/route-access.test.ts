@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { apiKeyDigest, newApiKey } from '../../src/access/api-key.ts';
 import { signJwt } from '../../src/access/jwt.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { registeredRoutes } from '../../src/http/access-guard.ts';
 import { ROUTE_ROLES } from '../../src/http/route-roles.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { startHotline, type Hotline } from '../../src/main.ts';
+import type { Hotline } from '../../src/main.ts';
+import { startTestHotline } from './helpers/app.ts';
 import { AccessStore } from '../../src/records/access-store.ts';
 import { migrate } from '../../src/records/migrate.ts';
 
@@ -38,26 +35,18 @@ describe('every registered route and who may call it (the app as main.ts builds 
   const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
   const store = new AccessStore(pool);
   let hotline: Hotline;
-  let spool: string;
+  let stopApp: (() => Promise<void>) | undefined;
   const bearers: Record<string, string> = {};
 
   beforeAll(async () => {
     await migrate(pool);
-    spool = await mkdtemp(join(tmpdir(), 'route-access-'));
-    const config = loadConfig({
-      ARI_PASSWORD: 'unused',
-      ARI_URL: 'http://127.0.0.1:1',
-      DATABASE_URL: inject('databaseUrl'),
-      REDIS_URL: inject('redisUrl'),
-      REDIS_PREFIX: inject('redisPrefix'),
-      EVENT_SPOOL_DIR: spool,
+    ({ hotline, stop: stopApp } = await startTestHotline('route-access', {
       API_TOKENS: Object.entries(TOKENS).map(([r, t]) => `${r}:${t}`).join(','),
       JWT_SECRET,
       // Access only here; the limits have their own test (rate-limit.test.ts).
       RATE_LIMIT_PER_MINUTE: '0',
       RATE_LIMIT_IP_PER_MINUTE: '0',
-    });
-    hotline = await startHotline(config, createLogger('silent'));
+    }));
     const nowS = Math.floor(Date.now() / 1000);
     // Expired or revoked credentials of the most powerful role: their 401 cannot be a role refusal.
     const expired = newApiKey();
@@ -72,9 +61,8 @@ describe('every registered route and who may call it (the app as main.ts builds 
     bearers.otherAgent = signJwt({ sub: 'other', role: 'agent', agentId: 'someone-else', iat: nowS, exp: nowS + 600 }, JWT_SECRET);
   });
   afterAll(async () => {
-    await hotline?.shutdown('test');
+    await stopApp?.();
     await pool.end();
-    await rm(spool, { recursive: true, force: true });
   });
 
   const call = (route: string, bearer?: string) =>
