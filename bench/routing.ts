@@ -29,58 +29,19 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { RoutingStore } from '../src/routing/routing-store.ts';
-import { QueueConfigSchema, type AgentConfig, type Offer, type QueueConfig, type Strategy } from '../src/routing/types.ts';
+import type { Offer } from '../src/routing/types.ts';
+import { AGENTS, CALLS, LANGS, QUEUES, SKILLS, benchAgents, benchQueues, newBenchCall as newCall } from './routing-fixture.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const clients = Number(process.argv[3] ?? 8);
 const url = process.argv[4] ?? 'redis://127.0.0.1:6379';
-const AGENTS = 2_000;
-const CALLS = 10_000;
-const LANGS = 10;
-const SKILLS = 40; // 10 languages + 40 topic skills = 50 skills
-const QUEUES = 40;
-
-let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const pick = (n: number) => Math.floor(rnd() * n);
-const lang = (i: number) => `lang${i}`;
-const topic = (i: number) => `topic${i}`;
-
-const strategies: Strategy[] = ['longest-idle', 'fewest-calls', 'most-skilled'];
-const queues: QueueConfig[] = Array.from({ length: QUEUES }, (_, i) =>
-  QueueConfigSchema.parse({
-  name: `q${i}`,
-  skills: [
-    { skill: topic(i), minProficiency: 1 + (i % 3) },
-    ...(i % 4 === 0 ? [{ skill: topic((i + 7) % SKILLS), minProficiency: 1 }] : []),
-  ],
-  strategy: strategies[i % strategies.length]!,
-  ringTimeoutSeconds: 15,
-  wrapUpSeconds: 10,
-  maxWaitSeconds: 1_800,
-  agingPerMinute: [1, 0.5, 0][i % 3]!,
-  }),
-);
-const agents: AgentConfig[] = Array.from({ length: AGENTS }, (_, i) => {
-  const skills: Record<string, number> = { [lang(0)]: 5 };
-  if (rnd() < 0.6) skills[lang(1 + pick(LANGS - 1))] = 1 + pick(5);
-  while (Object.keys(skills).length < 8) skills[topic(pick(SKILLS))] = 1 + pick(5);
-  return { id: `agent${String(i).padStart(4, '0')}`, endpoint: `PJSIP/agent${1000 + i}`, skills };
-});
+const queues = benchQueues();
+const agents = benchAgents();
 
 const prefix = `hotline:bench:${Date.now().toString(36)}${randomBytes(3).toString('hex')}:`;
 const main = new Redis(url);
 const store = new RoutingStore(main, prefix);
-let callSeq = 0;
 const t0 = Date.now();
-const newCall = (now: number) => ({
-  callId: `call${callSeq++}`,
-  queue: `q${pick(QUEUES)}`,
-  skills: rnd() < 0.3 ? [lang(1 + pick(LANGS - 1))] : [],
-  priority: rnd() < 0.1 ? 1 + pick(10) : 0,
-  enqueuedAt: now - pick(20 * 60_000),
-  owner: 'bench',
-});
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

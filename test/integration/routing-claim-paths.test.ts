@@ -138,8 +138,13 @@ describe('claim on floors of every size', () => {
         }
         // Data written before the class-head index existed (no index, no '#qh' mark; calls
         // enqueued after the upgrade start a partial one): claim rebuilds it.
+        // Such data listed the classes in a set qc:<queue> instead.
         if (round === 3) {
-          for (const q of queues) await redis.del(`${prefix}routing:qh:${q.name}`);
+          for (const q of queues) {
+            const classes = await redis.zrange(`${prefix}routing:qh:${q.name}`, 0, -1);
+            if (classes.length) await redis.sadd(`${prefix}routing:qc:${q.name}`, ...classes);
+            await redis.del(`${prefix}routing:qh:${q.name}`);
+          }
           await redis.hdel(`${prefix}routing:qconf`, '#qh');
         }
         await enqueue(Math.ceil(size / 4), t);
@@ -161,10 +166,13 @@ describe('claim on floors of every size', () => {
         expect((await redis.zrange(`${prefix}routing:as:${s}`, 0, -1)).sort(), s).toEqual(holders);
       }
       for (const q of queues) {
-        const classes = await redis.smembers(`${prefix}routing:qc:${q.name}`);
+        const classes = await redis.zrange(`${prefix}routing:qh:${q.name}`, 0, -1);
+        expect(await redis.exists(`${prefix}routing:qc:${q.name}`), 'qc is gone once qh is built').toBe(0);
         for (const extras of classes) expect(await redis.zcard(`${prefix}routing:wc:${q.name}|${extras}`), `${q.name}|${extras}`).toBeGreaterThan(0);
         const inClasses = (await Promise.all(classes.map((e) => redis.zcard(`${prefix}routing:wc:${q.name}|${e}`)))).reduce((a, b) => a + b, 0);
         expect(inClasses).toBe(await redis.zcard(`${prefix}routing:wq:${q.name}`));
+        const stray = (await redis.keys(`${prefix}routing:wc:${q.name}|*`)).filter((k) => !classes.includes(k.slice(`${prefix}routing:wc:${q.name}|`.length)));
+        expect(stray, `${q.name} classes with calls missing from qh`).toEqual([]);
         // qh:<queue> lists the same classes, each with its head's score.
         const heads = await redis.zrange(`${prefix}routing:qh:${q.name}`, 0, -1, 'WITHSCORES');
         const fromClasses: string[] = [];

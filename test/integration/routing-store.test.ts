@@ -72,7 +72,7 @@ async function expectConsistentQueues(prefix: string, queues: QueueConfig[]) {
   const base = `${prefix}routing:`;
   for (const q of queues) {
     const all = await redis.zrange(`${base}wq:${q.name}`, 0, -1, 'WITHSCORES');
-    const classes = await redis.smembers(`${base}qc:${q.name}`);
+    const classes = await redis.zrange(`${base}qh:${q.name}`, 0, -1);
     const fromClasses: string[] = [];
     for (const extras of classes) {
       const members = await redis.zrange(`${base}wc:${q.name}|${extras}`, 0, -1, 'WITHSCORES');

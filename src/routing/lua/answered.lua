@@ -1,15 +1,16 @@
 -- answered: ARGV[2] callId, [3] agentId, [4] now. The agent that answered goes on_call; in
 -- ring-all the others still ringing for the call go back to available. The call leaves routing.
+-- An agent ringing for a call means the call is offered (claim makes both true at once; whatever
+-- ends the offer moves the agent on), so the call is read only for a ring-all offer's agents.
 local call_id, agent_id, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local a = load_agent(agent_id)
 if not a then return fail('UNKNOWN_AGENT', 'no agent ' .. agent_id) end
-local ck = B .. 'c:' .. call_id
-local v = redis.call('HMGET', ck, 'status', 'ringing')
-if a.state ~= 'ringing' or a.call ~= call_id or v[1] ~= 'offered' then
+if a.state ~= 'ringing' or a.call ~= call_id then
   return fail('OFFER_GONE', 'agent ' .. agent_id .. ' is not ringing for call ' .. call_id, { state = a.state })
 end
+local ck = B .. 'c:' .. call_id
 local changes, released = {}, {}
 changes[1] = set_state(a, 'on_call', '', call_id, a.queue, now)
-release_ringing(call_id, v[2], agent_id, now, changes, released)
+if a.ring_all then release_ringing(call_id, redis.call('HGET', ck, 'ringing'), agent_id, now, changes, released) end
 redis.call('DEL', ck)
 return cjson.encode({ changes = changes, released = released })

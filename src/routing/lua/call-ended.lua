@@ -6,7 +6,8 @@ if not a then return fail('UNKNOWN_AGENT', 'no agent ' .. agent_id) end
 if a.state ~= 'on_call' then
   return fail('INVALID_TRANSITION', 'agent ' .. agent_id .. ' is ' .. a.state .. ', not on_call', { state = a.state })
 end
-local wrap = tonumber(redis.call('HGET', B .. 'q:' .. a.queue, 'wrap')) or 0
+-- claim wrote the queue's wrap-up time on the agent; an offer made before it did has none.
+local wrap = a.wrap or tonumber(redis.call('HGET', B .. 'q:' .. a.queue, 'wrap')) or 0
 a.calls = a.calls + 1
 a.lastEnd = now
 local counted = { 'calls', a.calls, 'lastEnd', now }

@@ -29,8 +29,9 @@ local classes = {}
 local confs = redis.call('HMGET', B .. 'qconf', '#qh', unpack(ready))
 if not confs[1] then rebuild_class_heads() end
 for qn, q in ipairs(ready) do
-  local strategy, aging, ring = string.match(confs[qn + 1] or '', '^([^,]+),([^,]+),([^,]+)$')
-  local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring }
+  -- wrapUp is missing from entries written before it was added: call-ended then reads the queue.
+  local strategy, aging, ring, wrap = string.match(confs[qn + 1] or '', '^([^,]+),([^,]+),([^,]+),?([^,]*)$')
+  local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring, wrap = wrap }
   local heads = {}
   if strategy then
     if few then
@@ -232,6 +233,8 @@ for _, o in ipairs(offers) do
   add_to(zrem, o.c.key, o.member)
   redis.call('HSET', ck, 'status', 'offered', 'ringing', table.concat(o.agents, ','))
   local owner = redis.call('HGET', ck, 'owner')
+  local ra = '0'
+  if #o.agents > 1 then ra = '1' end
   for _, id in ipairs(o.agents) do
     -- Every offered agent came from the availability indexes, so it is available: it leaves
     -- them all (what deindex_agent does for one agent) and rings (what set_state writes).
@@ -239,7 +242,7 @@ for _, o in ipairs(offers) do
     add_to(srem, B .. 'avail', id)
     for _, skill in ipairs(agent_xs(id)) do add_to(zrem, B .. 'as:' .. skill, id) end
     for qn in string.gmatch(a.elig, ELIG) do add_to(zrem, B .. 'aq:' .. qn, id) end
-    redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now)
+    redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now, 'ra', ra, 'wrap', q.wrap)
     out[#out + 1] = call_id
     out[#out + 1] = id
     out[#out + 1] = q.name
@@ -252,7 +255,7 @@ remove_all('ZREM', zrem)
 remove_all('SREM', srem)
 -- Each class that gave calls gets its new head's score in qh:<queue>, known from the read-ahead
 -- (a head read and not offered, or the next read one); a class whose read-ahead reached its end
--- and was all offered is empty and leaves qc and qh.
+-- and was all offered is empty and leaves qh.
 local new_heads, emptied = {}, {}
 for _, c in ipairs(classes) do
   if c.offered then
@@ -277,7 +280,6 @@ for _, c in ipairs(classes) do
 end
 for _, args in pairs(new_heads) do redis.call(unpack(args)) end
 for qk, list in pairs(emptied) do
-  redis.call('SREM', B .. 'qc:' .. qk, unpack(list))
   redis.call('ZREM', B .. 'qh:' .. qk, unpack(list))
 end
 -- Unless the limit stopped it, this run showed that no queue has a match left; from now on

@@ -1,15 +1,17 @@
 -- Shared by every routing script (prepended to each). ARGV[1] is the key base,
 -- `${prefix}routing:`. Keys under it:
 --   q:<queue>          hash  strategy, skills, ring, wrap, maxWait, aging
---   qconf              hash  queue -> 'strategy,aging,ringTimeout', what claim reads; '#qh' = 1
+--   qconf              hash  queue -> 'strategy,aging,ringTimeout,wrapUp', what claim reads; '#qh' = 1
 --                            once qh is built
 --   queues / agents    set   configured queue names / agent ids
---   a:<agent>          hash  endpoint, sk, elig, state, reason, lastEnd, calls, call, queue, since
+--   a:<agent>          hash  endpoint, sk, elig, state, reason, lastEnd, calls, call, queue, since;
+--                            while ringing also ra (1: a ring-all offer) and wrap (the queue's
+--                            wrap-up seconds, so call-ended need not read the queue)
 --   c:<call>           hash  queue, extras, priority, enq, owner, member, status, ringing
 --   wq:<queue>         zset  waiting calls of a queue in service order (position, waiting())
 --   wc:<queue>|<extras> zset the same calls split by class: one class = identical requirements
---   qc:<queue>         set   extras strings of the classes that have waiting calls
---   qh:<queue>         zset  the same classes, each scored by its head's waiting score, so
+--   qh:<queue>         zset  extras strings of the classes that have waiting calls, each scored
+--                            by its head's waiting score, so
 --                            claim reads every class head of a queue in one call (class_heads)
 --   avail              set   available agents
 --   aq:<queue>         zset  available agents eligible for the queue, scored by its strategy
@@ -103,11 +105,12 @@ local function deindex_agent(a)
 end
 
 local function load_agent(id)
-  local v = redis.call('HMGET', B .. 'a:' .. id, 'state', 'reason', 'lastEnd', 'calls', 'call', 'queue', 'sk', 'elig', 'endpoint')
+  local v = redis.call('HMGET', B .. 'a:' .. id, 'state', 'reason', 'lastEnd', 'calls', 'call', 'queue', 'sk', 'elig', 'endpoint', 'ra', 'wrap')
   if not v[1] then return nil end
   return {
     id = id, state = v[1], reason = v[2] or '', lastEnd = tonumber(v[3]) or 0, calls = tonumber(v[4]) or 0,
     call = v[5] or '', queue = v[6] or '', sk = v[7] or '', elig = v[8] or '', endpoint = v[9] or '',
+    ring_all = v[10] == '1', wrap = tonumber(v[11]),
   }
 end
 
@@ -136,7 +139,6 @@ local function add_waiting(call_id, queue, extras, priority, enq, aging, extra)
   local score = waiting_score(aging, priority, enq)
   redis.call('ZADD', B .. 'wq:' .. queue, score, member)
   redis.call('ZADD', B .. 'wc:' .. queue .. '|' .. extras, score, member)
-  redis.call('SADD', B .. 'qc:' .. queue, extras)
   -- LT: the class's head score only ever improves by an addition (a new class is added).
   redis.call('ZADD', B .. 'qh:' .. queue, 'LT', score, extras)
   if redis.call('ZCARD', B .. 'aq:' .. queue) > 0 then redis.call('SADD', B .. 'ready', queue) end
@@ -149,11 +151,10 @@ local function add_waiting(call_id, queue, extras, priority, enq, aging, extra)
 end
 
 -- A class's entry in qh:<queue> after its head may have left: the new head's score, or no
--- entry (and no qc member) when the class is empty.
+-- entry when the class is empty.
 local function refresh_class_head(queue, extras)
   local head = redis.call('ZRANGE', B .. 'wc:' .. queue .. '|' .. extras, 0, 0, 'WITHSCORES')
   if #head == 0 then
-    redis.call('SREM', B .. 'qc:' .. queue, extras)
     redis.call('ZREM', B .. 'qh:' .. queue, extras)
   else
     redis.call('ZADD', B .. 'qh:' .. queue, head[2], extras)
@@ -173,11 +174,13 @@ end
 
 -- qh:<queue> rebuilt from the classes of every queue. configure or claim runs it once, when
 -- qconf lacks the field '#qh' (no queue name starts with '#'): data written before the index
--- existed.
+-- existed, which kept the classes in a set qc:<queue> (dropped here; qh is the list since).
 local function rebuild_class_heads()
   for _, q in ipairs(redis.call('SMEMBERS', B .. 'queues')) do
-    redis.call('DEL', B .. 'qh:' .. q)
+    -- qh may already hold classes that calls entered since the upgrade (not in qc).
     for _, extras in ipairs(redis.call('SMEMBERS', B .. 'qc:' .. q)) do refresh_class_head(q, extras) end
+    for _, extras in ipairs(redis.call('ZRANGE', B .. 'qh:' .. q, 0, -1)) do refresh_class_head(q, extras) end
+    redis.call('DEL', B .. 'qc:' .. q)
   end
   redis.call('HSET', B .. 'qconf', '#qh', 1)
 end

@@ -52,7 +52,7 @@ for _, q in ipairs(cfg.queues) do
     'maxWait', q.maxWait, 'aging', q.aging)
   redis.call('SADD', B .. 'queues', q.name)
   -- What claim reads for every queue it looks at, in one field so one HMGET serves them all.
-  redis.call('HSET', B .. 'qconf', q.name, q.strategy .. ',' .. string.format('%.17g', q.aging) .. ',' .. q.ring)
+  redis.call('HSET', B .. 'qconf', q.name, q.strategy .. ',' .. string.format('%.17g', q.aging) .. ',' .. q.ring .. ',' .. q.wrap)
   if old_aging ~= nil and old_aging ~= q.aging then
     -- Aging is part of the waiting score: re-score the calls waiting in this queue.
     local wq = B .. 'wq:' .. q.name
@@ -62,7 +62,7 @@ for _, q in ipairs(cfg.queues) do
       redis.call('ZADD', wq, score, member)
       redis.call('ZADD', B .. 'wc:' .. q.name .. '|' .. v[1], score, member)
     end
-    for _, extras in ipairs(redis.call('SMEMBERS', B .. 'qc:' .. q.name)) do refresh_class_head(q.name, extras) end
+    for _, extras in ipairs(redis.call('ZRANGE', B .. 'qh:' .. q.name, 0, -1)) do refresh_class_head(q.name, extras) end
   end
   if redis.call('ZCARD', B .. 'wq:' .. q.name) > 0 then redis.call('SADD', B .. 'ready', q.name) end
 end
