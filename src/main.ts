@@ -10,6 +10,7 @@ import { TokenAuth } from './http/auth.ts';
 import { AccessStore } from './records/access-store.ts';
 import { AuditStore } from './records/audit-store.ts';
 import { RateLimiter } from './redis/rate-limiter.ts';
+import { TokenRevocations } from './redis/token-revocations.ts';
 import { HttpServices } from './integrations/http-services.ts';
 import { LiveMetrics } from './live/live-metrics.ts';
 import { LiveStats } from './live/live-stats.ts';
@@ -64,9 +65,10 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const flows = new FlowRepository(bundle);
   const pool = createPool(config.databaseUrl, (err) => log.warn({ err: err.message }, 'postgres idle client error'));
   const accessStore = new AccessStore(pool);
-  const auth = new TokenAuth(config.apiTokens, { keys: accessStore, jwtSecret: config.jwtSecret });
   const redis = createRedis(config.redis.url);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  const revocations = new TokenRevocations(redis, config.redis.prefix, accessStore, (err) => log.warn({ err: err.message }, 'token revocations: redis not answering'));
+  const auth = new TokenAuth(config.apiTokens, { keys: accessStore, jwtSecret: config.jwtSecret, revocations });
   const sms = new SmsQueue(config.redis.url, config.redis.prefix);
   const smsWorker = startSmsWorker(
     config.redis.url,
@@ -217,6 +219,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     access: {
       store: accessStore,
       auth,
+      revocations,
       limits: {
         limiter: new RateLimiter(redis, config.redis.prefix),
         perPrincipal: config.rateLimit.perPrincipalPerMinute ? { limit: config.rateLimit.perPrincipalPerMinute, windowMs: 60_000 } : null,
@@ -231,7 +234,6 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
         activeFlowVersion: (id) => flows.active(id)?.version ?? null,
         queue: (name) => routingAdmin.queue(name) ?? null,
         agent: (id) => routingAdmin.agent(id) ?? null,
-        key: (id) => accessStore.keyById(id),
       },
     },
   });

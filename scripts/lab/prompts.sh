@@ -45,11 +45,15 @@ if [ ! -f "$cache/.complete" ]; then
     f="$tmp/hotline/$lang/$name.wav"
     mkdir -p "$(dirname "$f")"
     printf '%s' "$ssml" | espeak-ng -m -v "$voice" -s 150 --stdin -w "$tmp/raw.wav" || die "espeak-ng failed for $name/$lang"
+    # Number words (num_*) are strung together to say a number (src/flows/say-number.ts):
+    # espeak-ng's ~0.4 s of silence around each is trimmed so 八十八 sounds like one word.
+    trim=(); min=0.3
+    case $name in num_*) trim=(silence 1 0.01 1% reverse silence 1 0.01 1% reverse pad 0 0.04); min=0.2 ;; esac
     # Asterisk's format_wav wants exactly 8000 Hz, mono, 16-bit signed; norm evens out loudness.
-    sox -q "$tmp/raw.wav" -r 8000 -c 1 -b 16 -e signed-integer "$f" norm -3 || die "sox failed for $name/$lang"
+    sox -q "$tmp/raw.wav" -r 8000 -c 1 -b 16 -e signed-integer "$f" "${trim[@]}" norm -3 || die "sox failed for $name/$lang"
     # Duration and peak from one pass: reject short or silent output.
     read -r secs peak < <(sox "$f" -n stat 2>&1 | awk '/^Length/ {l=$3} /^Maximum amplitude/ {m=$3} END {print l+0, m+0}')
-    awk -v s="$secs" -v p="$peak" 'BEGIN { exit !(s >= 0.3 && p >= 0.05) }' \
+    awk -v s="$secs" -v p="$peak" -v min="$min" 'BEGIN { exit !(s >= min && p >= 0.05) }' \
       || die "prompt $name/$lang came out silent or too short (${secs}s, peak $peak)"
   done < "$tmp/list.tsv"
   rm -f "$tmp/raw.wav" "$tmp/list.tsv"

@@ -1,10 +1,17 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** What a Hotline JWT carries: who (sub), their role, the agent they are, and when it ends. */
+/**
+ * What a Hotline JWT carries: who (sub, and uid: the user's row id, so a new user who takes a
+ * deleted user's name never inherits its tokens), their role, the agent they are, when it
+ * ends, the user's token version when it was issued (ver) and its own id (jti) for logout.
+ */
 export interface JwtClaims {
   sub: string;
   role: 'admin' | 'supervisor' | 'agent';
   agentId?: string;
+  uid: string;
+  ver: number;
+  jti: string;
   iat: number;
   exp: number;
 }
@@ -34,6 +41,8 @@ export function verifyJwt(token: string, secret: string, nowSeconds: number): Jw
   }
   if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string' || !['admin', 'supervisor', 'agent'].includes(claims.role)) return { ok: false, reason: 'malformed' };
   if (claims.exp <= nowSeconds) return { ok: false, reason: 'expired' };
+  // Every token signed since tokens became revocable names its user, version and id; one without them cannot be revoked.
+  if (typeof claims.uid !== 'string' || !Number.isInteger(claims.ver) || typeof claims.jti !== 'string') return { ok: false, reason: 'malformed' };
   return { ok: true, claims };
 }
 

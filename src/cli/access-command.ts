@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import { newApiKey } from '../access/api-key.ts';
 import { hashPassword } from '../access/passwords.ts';
 import { AccessStore, type AccessRole } from '../records/access-store.ts';
-import { AuditStore } from '../records/audit-store.ts';
 import { createPool } from '../records/db.ts';
 import { migrate } from '../records/migrate.ts';
 
@@ -24,7 +23,7 @@ export interface AccessIo {
 
 const ROLES = new Set(['admin', 'supervisor', 'agent']);
 
-/** `hotline keys …` and `hotline users …`: what admins do through the API, for the first admin and for scripts. Audited as `cli:<os user>`. */
+/** `hotline keys …` and `hotline users …`: what admins do through the API, for the first admin and for scripts. Audited as `cli:<os user>`, in the change's transaction. */
 export async function accessCommand(kind: 'keys' | 'users', argv: readonly string[], env: { databaseUrl: string }, io: AccessIo): Promise<number> {
   const usage = kind === 'keys' ? KEYS_USAGE : USERS_USAGE;
   let parsed;
@@ -59,13 +58,11 @@ export async function accessCommand(kind: 'keys' | 'users', argv: readonly strin
   try {
     await migrate(pool);
     const store = new AccessStore(pool);
-    const audit = new AuditStore(pool);
     const actor = `cli:${userInfo().username}`;
     const v = parsed.values;
     if (kind === 'keys' && argv[0] === 'create') {
       const { key, digest } = newApiKey();
-      const info = await store.createKey({ name: v.name!, role: v.role as AccessRole, agentId: v['agent-id'] ?? null, digest, createdBy: actor, expiresAt: v.expires ? new Date(v.expires) : null });
-      await audit.append({ actor, action: 'POST /keys', target: '-', before: null, after: info });
+      const info = await store.createKey({ name: v.name!, role: v.role as AccessRole, agentId: v['agent-id'] ?? null, digest, createdBy: actor, expiresAt: v.expires ? new Date(v.expires) : null }, { actor, action: 'POST /keys', target: '-' });
       io.stdout.write(`${JSON.stringify({ ...info, key }, null, 2)}\n`);
       io.stderr.write('The key is shown only now; store it where its system reads secrets.\n');
       return 0;
@@ -73,9 +70,8 @@ export async function accessCommand(kind: 'keys' | 'users', argv: readonly strin
     if (kind === 'keys') {
       const id = parsed.positionals[0]!;
       if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFound(`no live key ${id}`);
-      const before = await store.revokeKey(id);
+      const before = await store.revokeKey(id, { actor, action: 'DELETE /keys/:id', target: `id=${id}` });
       if (!before) throw new NotFound(`no live key ${id}`);
-      await audit.append({ actor, action: 'DELETE /keys/:id', target: `id=${id}`, before, after: await store.keyById(id) });
       io.stdout.write(`revoked ${id} (${before.name})\n`);
       return 0;
     }
@@ -84,12 +80,11 @@ export async function accessCommand(kind: 'keys' | 'users', argv: readonly strin
       io.stderr.write('hotline users: the password on stdin must be 12 to 256 characters\n');
       return 2;
     }
-    const user = await store.createUser({ username: v.username!, role: v.role as AccessRole, agentId: v['agent-id'] ?? null, passwordHash: await hashPassword(password), createdBy: actor });
+    const user = await store.createUser({ username: v.username!, role: v.role as AccessRole, agentId: v['agent-id'] ?? null, passwordHash: await hashPassword(password), createdBy: actor }, { actor, action: 'POST /users', target: '-' });
     if (!user) {
       io.stderr.write(`hotline users: user ${v.username} exists\n`);
       return 1;
     }
-    await audit.append({ actor, action: 'POST /users', target: '-', before: null, after: user });
     io.stdout.write(`${JSON.stringify(user)}\n`);
     return 0;
   } catch (err) {

@@ -41,6 +41,11 @@ const handlers: { [K in FlowNode['type']]: NodeHandler<K> } = {
   hangup: hangupNode,
 };
 
+/** Nodes that take keys from the caller: type-ahead is fed to them as if pressed there. */
+const COLLECTORS: ReadonlySet<FlowNode['type']> = new Set(['menu', 'gather', 'survey']);
+/** Nodes that hand the call to something other than the keypad: type-ahead ends there. */
+const DROPS_TYPE_AHEAD: ReadonlySet<FlowNode['type']> = new Set(['queue', 'transfer', 'voicemail', 'hangup']);
+
 /** Nodes entered in one step without waiting: more means a loop the validator missed. */
 const MAX_HOPS = 64;
 const PATH_CAP = 200;
@@ -57,6 +62,7 @@ export function initialState(callId: string, flow: Flow, vars: Readonly<Record<s
     phase: { kind: 'idle' },
     retries: 0,
     digits: '',
+    typeAhead: '',
     seq: 0,
     path: [],
   };
@@ -84,9 +90,14 @@ export function step(flows: FlowResolver, state: FlowState, input: FlowInput, no
         phase: { kind: 'idle' },
         retries: 0,
         digits: '',
+        typeAhead: DROPS_TYPE_AHEAD.has(node.type) ? '' : s.typeAhead,
         path: s.path.length < PATH_CAP ? [...s.path, name] : s.path,
       };
-      return (handlers[node.type] as NodeHandler<typeof node.type>).enter(entered, node as never, ctx);
+      const handler = handlers[node.type] as NodeHandler<typeof node.type>;
+      const mark = out.length;
+      const started = handler.enter(entered, node as never, ctx);
+      if (!entered.typeAhead || !COLLECTORS.has(node.type)) return started;
+      return feedTypeAhead(started, ctx, mark);
     },
     enterFlow(s, flow) {
       return ctx.goTo({ ...s, flowId: flow.id, version: flow.version }, flow.start);
@@ -116,6 +127,45 @@ export function step(flows: FlowResolver, state: FlowState, input: FlowInput, no
     }
   }
   return { state: next, commands: out };
+}
+
+/**
+ * Feeds kept keys to the collector just entered, one at a time, through its own dtmf handling
+ * (so a key may select an option and the next key go to the next menu). A prompt or timer
+ * that a fed key cut short within this step never reaches Asterisk: the start and the stop
+ * are both removed, so the caller hears no clipped prompt.
+ */
+function feedTypeAhead(s: FlowState, ctx: Ctx, mark: number): FlowState {
+  let cur = s;
+  for (;;) {
+    const node = ctx.flows.get(cur.flowId, cur.version)?.nodes[cur.node];
+    const waiting = cur.phase.kind === 'playing' || cur.phase.kind === 'listening';
+    if (!cur.typeAhead || !node || !COLLECTORS.has(node.type) || !waiting) break;
+    const digit = cur.typeAhead[0]!;
+    const handler = handlers[node.type] as NodeHandler<typeof node.type>;
+    cur = handler.input!({ ...cur, typeAhead: cur.typeAhead.slice(1) }, node as never, { type: 'dtmf', digit }, ctx);
+  }
+  dropCutShort(ctx.out, mark);
+  return cur;
+}
+
+function dropCutShort(out: FlowCommand[], from: number): void {
+  const stopped = new Set<string>();
+  for (const c of out.slice(from)) {
+    if (c.type === 'StopPlayback') stopped.add(`pb ${c.playbackId}`);
+    if (c.type === 'CancelTimer') stopped.add(`t ${c.name}`);
+  }
+  const started = new Set<string>();
+  for (const c of out.slice(from)) {
+    if (c.type === 'PlayPrompt' && stopped.has(`pb ${c.playbackId}`)) started.add(`pb ${c.playbackId}`);
+    if (c.type === 'StartTimer' && stopped.has(`t ${c.name}`)) started.add(`t ${c.name}`);
+  }
+  const kept = out.slice(from).filter((c) => {
+    if (c.type === 'PlayPrompt' || c.type === 'StopPlayback') return !started.has(`pb ${c.playbackId}`);
+    if (c.type === 'StartTimer' || c.type === 'CancelTimer') return !started.has(`t ${c.name}`);
+    return true;
+  });
+  out.splice(from, out.length - from, ...kept);
 }
 
 /** Effects whose failure does not change the caller's path are only recorded. */

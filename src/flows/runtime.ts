@@ -1,5 +1,6 @@
 import type { CallEventType } from '../domain/call-event.ts';
-import type { Flow, FlowNode, NodeOf } from './schema.ts';
+import type { Flow, FlowNode, Language, NodeOf } from './schema.ts';
+import { mandarinDigits, mandarinNumber, SELF_SPOKEN } from './say-number.ts';
 import type { FlowCommand, FlowInput, FlowResolver, FlowState } from './state.ts';
 import { fill } from './templates.ts';
 
@@ -20,6 +21,9 @@ export interface NodeHandler<T extends FlowNode['type']> {
   input?(s: FlowState, node: NodeOf<T>, input: FlowInput, ctx: Ctx): FlowState;
 }
 
+/** At most this many type-ahead keys are kept; more are recorded and dropped. */
+export const TYPE_AHEAD_MAX = 16;
+
 export function record(ctx: Ctx, event: CallEventType, data: Record<string, unknown>): void {
   ctx.out.push({ type: 'RecordEvent', event, data });
 }
@@ -33,8 +37,18 @@ export function record(ctx: Ctx, event: CallEventType, data: Record<string, unkn
 export function resolveMedia(s: FlowState, media: readonly string[]): string[] {
   const out = media
     .map((m) => (m.startsWith('prompt:') ? `sound:hotline/${s.language}/${m.slice(7)}` : fill(m, s.vars)))
-    .filter(playable);
+    .filter(playable)
+    .flatMap((m) => inLanguage(s.language, m));
   return out.length ? out : ['sound:silence/1'];
+}
+
+/** `number:` and `digits:` said from Hotline's own prompts where Asterisk lacks the language. */
+function inLanguage(language: Language, m: string): string[] {
+  if (!SELF_SPOKEN.has(language)) return [m];
+  const sound = (name: string) => `sound:hotline/${language}/${name}`;
+  if (m.startsWith('number:')) return mandarinNumber(m.slice(7)).map(sound);
+  if (m.startsWith('digits:')) return mandarinDigits(m.slice(7))?.map(sound) ?? [m];
+  return [m];
 }
 
 /** number: needs an integer and digits: needs keys, or Asterisk refuses the whole playback. */

@@ -394,13 +394,17 @@ export class FlowSimulator {
 
   /** `sound:hotline/<lang>/<name>` (a resolved `prompt:<name>`) as the catalog's text; other media as-is. */
   private text(media: readonly string[]): string {
-    return media
-      .map((m) => {
-        const hit = /^sound:hotline\/(zh|en)\/([a-z][a-z0-9_]*)$/.exec(m);
-        const text = hit ? this.prompts.get(hit[2]!)?.[hit[1] as 'zh' | 'en'] : undefined;
-        return text ?? m;
-      })
-      .join(' ');
+    // A Mandarin number said from number words (num_*) reads as one word: 八十八, not 八 十 八.
+    let out = '';
+    let lastWasZhNumber = false;
+    for (const m of media) {
+      const hit = /^sound:hotline\/(zh|en)\/([a-z][a-z0-9_]*)$/.exec(m);
+      const text = (hit ? this.prompts.get(hit[2]!)?.[hit[1] as 'zh' | 'en'] : undefined) ?? m;
+      const zhNumber = hit?.[1] === 'zh' && hit[2]!.startsWith('num_') && text !== m;
+      out += out && !(zhNumber && lastWasZhNumber) ? ` ${text}` : text;
+      lastWasZhNumber = zhNumber;
+    }
+    return out;
   }
 }
 

@@ -38,6 +38,12 @@ export interface FlowState {
   readonly retries: number;
   /** Digits collected by the current gather. */
   readonly digits: string;
+  /**
+   * Keys pressed while the flow waited for an HTTP answer (type-ahead), oldest first. They
+   * are fed to the next menu, gather or survey as if pressed there; a node that hands the call
+   * elsewhere (queue, transfer, voicemail, hang-up) drops them.
+   */
+  readonly typeAhead: string;
   /** Counter for unique playback, timer and request ids. */
   readonly seq: number;
   /** Node names visited, in order (capped), for the call record and the simulator. */

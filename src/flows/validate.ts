@@ -1,4 +1,5 @@
 import { QUEUE_PROMPTS } from './queue-prompts.ts';
+import { ALL_NUMBER_PROMPTS, SELF_SPOKEN } from './say-number.ts';
 import type { z } from 'zod';
 import type { FlowCatalog } from './catalog.ts';
 import { FlowSchema, LANGUAGES, type Flow, type FlowNode } from './schema.ts';
@@ -46,6 +47,15 @@ export function zodErrors(error: z.ZodError): FlowError[] {
   return out;
 }
 
+/** Saying a number in a language Hotline speaks itself needs its number words in the catalog. */
+function numberPromptErrors(catalog: FlowCatalog, path: string): FlowError[] {
+  const errors: FlowError[] = [];
+  for (const lang of SELF_SPOKEN)
+    for (const name of ALL_NUMBER_PROMPTS)
+      if (!catalog.prompts.get(name)?.[lang]) errors.push({ path, message: `saying numbers needs prompt "${name}" (${lang}) in the prompt catalog` });
+  return errors;
+}
+
 function checkReferences(flow: Flow, catalog: FlowCatalog): FlowError[] {
   const errors: FlowError[] = [];
   const names = new Set(Object.keys(flow.nodes));
@@ -66,6 +76,7 @@ function checkReferences(flow: Flow, catalog: FlowCatalog): FlowError[] {
             if (!prompt[lang]) errors.push({ path: `${at}.${field}`, message: `prompt "${m[1]}" has no ${lang} version` });
       }
       if (!templateOk(media)) errors.push({ path: `${at}.${field}`, message: 'templates are {{variable}} with a variable name inside' });
+      if (/^(number|digits):/.test(media)) errors.push(...numberPromptErrors(catalog, `${at}.${field}`));
     }
     switch (node.type) {
       case 'queue': {
@@ -80,6 +91,8 @@ function checkReferences(flow: Flow, catalog: FlowCatalog): FlowError[] {
           for (const lang of LANGUAGES)
             if (!prompt?.[lang]) errors.push({ path: `${at}.type`, message: `a queue needs prompt "${name}" (${lang}) in the prompt catalog` });
         }
+        // Position and wait announcements say numbers.
+        errors.push(...numberPromptErrors(catalog, `${at}.type`));
         const q = catalog.queues.get(node.queue);
         if (!q) errors.push({ path: `${at}.queue`, message: `unknown queue "${node.queue}"` });
         node.skills.forEach((s, i) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuditEntry, AuditStore } from '../records/audit-store.ts';
+import type { AuditContext, AuditEntry, AuditStore } from '../records/audit-store.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
 
 type Params = Record<string, string>;
@@ -12,7 +12,6 @@ export interface AuditReaders {
   activeFlowVersion(id: string): unknown;
   queue(name: string): unknown;
   agent(id: string): unknown;
-  key(id: string): Promise<unknown>;
 }
 
 export interface AuditDeps {
@@ -34,10 +33,20 @@ const AUDITED: Record<string, ((r: AuditReaders, p: Params) => unknown) | null> 
   'DELETE /agents/:id/config': (r, p) => r.agent(p.id!),
   'POST /emergency': null,
   'DELETE /emergency': null,
-  'POST /keys': null,
-  'DELETE /keys/:id': (r, p) => r.key(p.id!),
-  'POST /users': null,
 };
+/**
+ * Changes whose store writes the audit row in the change's own transaction (given
+ * `auditContext(req)`): the hook leaves them alone, and a failed audit write undoes the change.
+ */
+export const AUDITED_IN_TRANSACTION = new Set([
+  'POST /keys',
+  'DELETE /keys/:id',
+  'POST /users',
+  'DELETE /users/:username',
+  'PUT /users/:username/role',
+  'PUT /users/:username/password',
+  'POST /auth/password',
+]);
 /** Never written to the log: a new key is shown once, to its creator. */
 const SECRET_FIELDS = new Set(['key', 'password', 'token']);
 
@@ -56,7 +65,6 @@ declare module 'fastify' {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function installAudit(app: FastifyInstance<any, any, any, any, any>, deps: AuditDeps): void {
-  const routeOf = (req: FastifyRequest) => `${req.method} ${req.routeOptions.url}`;
   app.addHook('preHandler', async (req) => {
     const read = AUDITED[routeOf(req)];
     if (read) req.auditBefore = await read(deps.readers, req.params as Params);
@@ -68,7 +76,7 @@ export function installAudit(app: FastifyInstance<any, any, any, any, any>, deps
     const entry: AuditEntry = {
       actor: req.principal.name,
       action: route,
-      target: Object.entries(req.params as Params).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+      target: targetOf(req),
       before: read ? (req.auditBefore ?? null) : null,
       after: read ? ((await read(deps.readers, req.params as Params)) ?? null) : redact(payload),
     };
@@ -82,6 +90,19 @@ export function installAudit(app: FastifyInstance<any, any, any, any, any>, deps
     { preHandler: requireRole(deps.auth, ['admin']), schema: { querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100), beforeId: z.coerce.number().int().min(1).optional(), action: z.string().max(100).optional() }) } },
     async (req) => ({ entries: await deps.store.list(req.query) }),
   );
+}
+
+/** Who is changing what, for a store that writes the audit row itself: the same actor, action and target the hook would write. */
+export function auditContext(req: FastifyRequest): AuditContext {
+  return { actor: req.principal?.name ?? 'unknown', action: routeOf(req), target: targetOf(req) };
+}
+
+function routeOf(req: FastifyRequest): string {
+  return `${req.method} ${req.routeOptions.url}`;
+}
+
+function targetOf(req: FastifyRequest): string {
+  return Object.entries((req.params ?? {}) as Params).map(([k, v]) => `${k}=${v}`).join(',') || '-';
 }
 
 function redact(payload: unknown): unknown {

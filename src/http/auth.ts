@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { apiKeyDigest } from '../access/api-key.ts';
 import { verifyJwt } from '../access/jwt.ts';
 import type { ApiKeyInfo } from '../records/access-store.ts';
+import type { RevocableToken } from '../redis/token-revocations.ts';
 
 export type Role = 'admin' | 'supervisor' | 'agent';
 
@@ -13,6 +14,8 @@ export interface Principal {
   agentId?: string;
   /** A stored key's id: key names need not be unique, so limits count per id. */
   keyId?: string;
+  /** A login JWT's user and token: what logout revokes and a password change checks. */
+  session?: RevocableToken;
 }
 
 /** Why a bearer was refused: absent/unknown, or known but past its expiry (or revoked). */
@@ -23,6 +26,8 @@ export interface AccessOptions {
   keys?: { keyByDigest(digest: Buffer): Promise<ApiKeyInfo | null> };
   /** HS256 secret of login JWTs; null → JWTs are not accepted (and login is off). */
   jwtSecret?: string | null;
+  /** Logged-out tokens and users' token versions (src/redis/token-revocations.ts); absent → JWTs live until expiry (tests only). */
+  revocations?: { isCurrent(t: RevocableToken): Promise<boolean> };
   now?: () => number;
 }
 
@@ -73,8 +78,10 @@ export class TokenAuth {
     if (token.split('.').length === 3 && this.options.jwtSecret) {
       const v = verifyJwt(token, this.options.jwtSecret, Math.floor(now / 1000));
       if (!v.ok) return { ok: false, reason: v.reason === 'expired' ? 'expired' : 'invalid' };
-      const { sub, role, agentId } = v.claims;
-      return { ok: true, principal: { role, name: `user:${sub}`, ...(agentId ? { agentId } : {}) } };
+      const { sub, role, agentId, uid, ver, jti, exp } = v.claims;
+      // Logged out, or the user deleted or changed since it was issued: answered like an expired token (renew by logging in).
+      if (this.options.revocations && !(await this.options.revocations.isCurrent({ uid, ver, jti, exp }))) return { ok: false, reason: 'expired' };
+      return { ok: true, principal: { role, name: `user:${sub}`, ...(agentId ? { agentId } : {}), session: { uid, ver, jti, exp } } };
     }
     const d = digest(token);
     const hit = this.tokens.find((t) => timingSafeEqual(t.digest, d));

@@ -45,7 +45,6 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
 
   'GET /reports/calls': READ,
   'GET /reports/agents': READ,
-  'GET /reports/nodes': READ,
   'GET /capacity': READ,
 
   'GET /emergency': READ,
@@ -66,6 +65,13 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /keys': ADMIN,
   'DELETE /keys/:id': ADMIN,
   'POST /users': ADMIN,
+  'GET /users': ADMIN,
+  'DELETE /users/:username': ADMIN,
+  'PUT /users/:username/role': ADMIN,
+  'PUT /users/:username/password': ADMIN,
+  /** Any logged-in person, on their own session and password only (a JWT; keys and env tokens get 400). */
+  'POST /auth/logout': ['admin', 'supervisor', 'agent'],
+  'POST /auth/password': ['admin', 'supervisor', 'agent'],
   'GET /audit': ADMIN,
 };
 

@@ -128,6 +128,36 @@ describe('IVR flows on real calls — night clock, demo CRM up', () => {
     expect(ended(rows)).toEqual([{ cause: 'completed', node: 'goodbye', flow: 'main', version: 4 }]);
   });
 
+  it('keys pressed while a slow CRM lookup runs are kept and answer the next menus (type-ahead)', async () => {
+    // The demo CRM answers numbers ending in 7777 after 1.2 s: the keys at ~0.9 s and ~1.2 s
+    // arrive while lookup_customer waits; the first key only skips the welcome.
+    const caller = uniqueCaller('7777');
+    const sipp = await sippCall({
+      dialed: '10010',
+      caller,
+      steps: [{ waitMs: 600, digit: '9' }, { waitMs: 300, digit: '2' }, { waitMs: 300, digit: '1' }, { waitMs: 6000 }],
+      end: 'hangup',
+    });
+    expect(sipp.code, sipp.output).toBe(0);
+    const rows = await records.endedCallOf(caller);
+    expect(types(rows, 'dtmf').filter((r) => r.data.node === 'lookup_customer').map((r) => [r.data.digit, r.data.typeAhead])).toEqual([
+      ['2', true],
+      ['1', true],
+    ]);
+    expect(types(rows, 'http.completed').map((r) => [r.data.node, r.data.ok])).toEqual([
+      ['lookup_customer', true],
+      ['balance', true],
+    ]);
+    // Fed after the answer, in order: 2 = English in the language menu, 1 = balance.
+    expect(selected(rows)).toEqual([
+      ['choose_language', '2'],
+      ['main_menu', '1'],
+    ]);
+    expect(types(rows, 'language.changed').map((r) => r.data.to)).toEqual(['en']);
+    expect(types(rows, 'menu.timeout', 'menu.invalid')).toEqual([]);
+    expect(entered(rows).slice(0, 8)).toEqual(['welcome', 'lookup_customer', 'check_vip', 'choose_language', 'lang_en', 'main_menu', 'balance', 'say_balance']);
+  });
+
   it('a caller who hangs up mid-menu ends the call once, at that menu', async () => {
     const caller = uniqueCaller();
     const sipp = await sippCall({ dialed: '10010', caller, steps: [{ waitMs: 600, digit: '1' }, { waitMs: 500 }], end: 'hangup' });

@@ -24,7 +24,7 @@ const PUBLIC = new Set([
   ...['', '/', '/json', '/yaml', '/static/index.html', '/static/swagger-initializer.js', '/static/*'].map((p) => `GET /docs${p}`),
 ]);
 /** Values for path parameters that pass every route's schema, so only access decides the answer. */
-const PARAMS: Record<string, string> = { id: 'a1', version: '1', number: '5000', name: 'q1', action: 'pause', flow: 'main', node: 'hours_check' };
+const PARAMS: Record<string, string> = { id: 'a1', version: '1', number: '5000', name: 'q1', action: 'pause', flow: 'main', node: 'hours_check', username: 'nobody-here' };
 
 const urlOf = (route: string) =>
   route
@@ -56,9 +56,10 @@ describe('every registered route and who may call it (the app as main.ts builds 
     await store.revokeKey(rk.id);
     bearers.expiredKey = expired.key;
     bearers.revokedKey = revoked.key;
-    bearers.expiredJwt = signJwt({ sub: 'old-admin', role: 'admin', iat: nowS - 3600, exp: nowS - 60 }, JWT_SECRET);
-    // An agent bound to another agent than the one in PARAMS: agent:self routes refuse it.
-    bearers.otherAgent = signJwt({ sub: 'other', role: 'agent', agentId: 'someone-else', iat: nowS, exp: nowS + 600 }, JWT_SECRET);
+    bearers.expiredJwt = signJwt({ sub: 'old-admin', role: 'admin', uid: randomUUID(), ver: 0, jti: randomUUID(), iat: nowS - 3600, exp: nowS - 60 }, JWT_SECRET);
+    // An agent bound to another agent than the one in PARAMS: agent:self routes refuse it. A real user: JWTs are checked against their user's token version.
+    const other = await store.createUser({ username: `other${randomUUID().slice(0, 8)}`, role: 'agent', agentId: 'someone-else', passwordHash: 'unused', createdBy: 'test' });
+    bearers.otherAgent = signJwt({ sub: other!.username, role: 'agent', agentId: 'someone-else', uid: other!.id, ver: 0, jti: randomUUID(), iat: nowS, exp: nowS + 600 }, JWT_SECRET);
   });
   afterAll(async () => {
     await stopApp?.();

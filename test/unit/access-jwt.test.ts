@@ -4,7 +4,7 @@ import { checkPassword, hashPassword } from '../../src/access/passwords.ts';
 import { apiKeyDigest, newApiKey } from '../../src/access/api-key.ts';
 
 const SECRET = 'unit-test-secret-0123456789abcdefghij';
-const claims = { sub: 'ana', role: 'agent' as const, agentId: 'a7', iat: 1_000, exp: 1_900 };
+const claims = { sub: 'ana', role: 'agent' as const, agentId: 'a7', uid: 'u-1', ver: 0, jti: 'j-1', iat: 1_000, exp: 1_900 };
 
 describe('JWT HS256 (node:crypto)', () => {
   it('verifies what it signed, before expiry only', () => {
@@ -30,6 +30,13 @@ describe('JWT HS256 (node:crypto)', () => {
     const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     expect(verifyJwt(`${none}.${t.split('.')[1]}.`, SECRET, 1_000)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyJwt('a.b', SECRET, 1_000)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('refuses a live token without the user id, version or token id that make it revocable', () => {
+    for (const drop of ['uid', 'ver', 'jti'] as const) {
+      const { [drop]: _gone, ...rest } = claims;
+      expect(verifyJwt(signJwt(rest as typeof claims, SECRET), SECRET, 1_000), drop).toEqual({ ok: false, reason: 'malformed' });
+    }
   });
 });
 

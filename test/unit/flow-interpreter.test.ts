@@ -398,6 +398,141 @@ describe('interpreter: http', () => {
   });
 });
 
+describe('interpreter: type-ahead during an http lookup', () => {
+  const lookup = { type: 'http', service: 'crm', path: '/customers/{{caller}}', map: { balance: 'balance' }, next: 'note', onError: 'note' };
+  const typeAheadFlow = flow('t', {
+    lookup,
+    note: { type: 'play', prompts: ['prompt:balance_is'], next: 'menu' },
+    menu: { type: 'menu', prompts: ['prompt:main_menu'], options: { '1': 'number', '2': 'queue' }, onExhausted: 'bye' },
+    number: { type: 'gather', prompts: ['prompt:enter_number'], minDigits: 3, maxDigits: 3, into: 'other', next: 'bye', onExhausted: 'bye' },
+    queue: { type: 'queue', queue: 'general', next: 'rate' },
+    rate: { type: 'survey', question: 'rating', prompts: ['prompt:survey_rating'], next: 'bye', onNoAnswer: 'bye' },
+    bye: end,
+  });
+  const answer = (call: Call) => call.send({ type: 'http.result', requestId: 'c1:http1:lookup', ok: true, status: 200, body: { balance: 5 } });
+
+  it('keeps keys pressed while waiting and feeds them to the next menu and gather, as if pressed there', () => {
+    const call = new Call([typeAheadFlow]);
+    call.start();
+    expect(eventsOf(call.key('1'), 'dtmf')).toEqual([{ digit: '1', node: 'lookup', typeAhead: true }]);
+    ['4', '0', '7'].forEach((d) => call.key(d));
+    expect(call.state).toMatchObject({ phase: { kind: 'http' }, typeAhead: '1407' });
+    answer(call);
+    // The play between the lookup and the menu is not a collector: it plays in full.
+    expect(call.state).toMatchObject({ node: 'note', phase: { kind: 'playing' }, typeAhead: '1407' });
+    const r = call.finish();
+    expect(eventsOf(r, 'menu.selected')).toEqual([{ node: 'menu', digit: '1', target: 'number', firstLevel: false }]);
+    expect(eventsOf(r, 'gather.completed')).toEqual([{ node: 'number', into: 'other', length: 3 }]);
+    expect(call.state.vars.other).toBe('407');
+    expect(call.state.typeAhead).toBe('');
+    // The menu and gather prompts were answered before they began: neither reaches Asterisk.
+    expect(types(r).filter((t) => !t.startsWith('event:'))).toEqual(['Hangup']);
+    expect(call.state.path).toEqual(['lookup', 'note', 'menu', 'number', 'bye']);
+  });
+
+  it('a wrong kept key re-prompts like a live one; the next kept key answers the re-prompt', () => {
+    const call = new Call([typeAheadFlow]);
+    call.start();
+    call.key('9');
+    call.key('2');
+    answer(call);
+    const r = call.finish();
+    expect(events(r).filter((e) => e.startsWith('menu.'))).toEqual(['menu.invalid', 'menu.selected']);
+    // Only the re-prompt after the invalid key is cut short; the queue drops nothing it needs.
+    expect(plays(r)).toEqual([]);
+    expect(call.state.node).toBe('queue');
+  });
+
+  it('kept keys the menu does not use are dropped at a queue, so the survey after the agent never sees them', () => {
+    const call = new Call([typeAheadFlow]);
+    call.start();
+    ['2', '5'].forEach((d) => call.key(d));
+    answer(call);
+    call.finish();
+    expect(call.state).toMatchObject({ node: 'queue', typeAhead: '' });
+  });
+
+  it('with no keys kept, the menu prompt plays and waits as usual', () => {
+    const call = new Call([typeAheadFlow]);
+    call.start();
+    answer(call);
+    const r = call.finish();
+    expect(plays(r)).toEqual([['sound:hotline/zh/main_menu']]);
+    expect(call.state.phase.kind).toBe('playing');
+  });
+
+  it('keeps at most 16 keys; further ones are recorded as not kept', () => {
+    const call = new Call([typeAheadFlow]);
+    call.start();
+    for (let i = 0; i < 16; i++) call.key('3');
+    expect(eventsOf(call.key('4'), 'dtmf')).toEqual([{ digit: '4', node: 'lookup', typeAhead: false }]);
+    expect(call.state.typeAhead).toBe('3'.repeat(16));
+  });
+});
+
+describe('interpreter: numbers and digits in the caller\'s language', () => {
+  const sayFlow = (language: 'zh' | 'en') =>
+    flow('n', { say: { type: 'play', prompts: ['prompt:balance_is', 'number:{{balance}}', 'prompt:yuan', 'digits:{{caller}}'], next: 'done' }, done: end }, { language });
+  const zh = (...names: string[]) => names.map((n) => `sound:hotline/zh/num_${n}`);
+
+  it('a Mandarin caller hears the number and the digits from the Mandarin number words', () => {
+    const call = new Call([sayFlow('zh')], { vars: { balance: 108, caller: '10086' } });
+    expect(plays(call.start())).toEqual([
+      [
+        'sound:hotline/zh/balance_is',
+        ...zh('1', 'hundred', '0', '8'),
+        'sound:hotline/zh/yuan',
+        ...zh('1', '0', '0', '8', '6'),
+      ],
+    ]);
+  });
+
+  it('an English caller keeps Asterisk\'s own English number: and digits:', () => {
+    const call = new Call([sayFlow('en')], { vars: { balance: 108, caller: '10086' } });
+    expect(plays(call.start())).toEqual([['sound:hotline/en/balance_is', 'number:108', 'sound:hotline/en/yuan', 'digits:10086']]);
+  });
+
+  it('switching language mid-call switches how numbers are said', () => {
+    const f = flow('s', {
+      first: { type: 'play', prompts: ['number:{{balance}}'], next: 'en' },
+      en: { type: 'language', language: 'en', next: 'second' },
+      second: { type: 'play', prompts: ['number:{{balance}}'], next: 'done' },
+      done: end,
+    });
+    const call = new Call([f], { vars: { balance: -15 } });
+    expect(plays(call.start())).toEqual([zh('minus', 'ten', '5')]);
+    expect(plays(call.finish())).toEqual([['number:-15']]);
+  });
+
+  it.each([
+    ['0', ['0']],
+    ['7', ['7']],
+    ['10', ['ten']],
+    ['15', ['ten', '5']],
+    ['20', ['2', 'ten']],
+    ['88', ['8', 'ten', '8']],
+    ['100', ['1', 'hundred']],
+    ['108', ['1', 'hundred', '0', '8']],
+    ['110', ['1', 'hundred', '1', 'ten']],
+    ['1005', ['1', 'thousand', '0', '5']],
+    ['1020', ['1', 'thousand', '0', '2', 'ten']],
+    ['1200', ['1', 'thousand', '2', 'hundred']],
+    ['10000', ['1', 'wan']],
+    ['10005', ['1', 'wan', '0', '5']],
+    ['12000', ['1', 'wan', '2', 'thousand']],
+    ['100200', ['ten', 'wan', '0', '2', 'hundred']],
+    ['120000', ['ten', '2', 'wan']],
+    ['99999', ['9', 'wan', '9', 'thousand', '9', 'hundred', '9', 'ten', '9']],
+    ['100001000', ['1', 'yi', '0', '1', 'thousand']],
+    ['200000000', ['2', 'yi']],
+    ['-3', ['minus', '3']],
+    ['007', ['7']],
+  ])('number:%s in Mandarin', (n, words) => {
+    const call = new Call([flow('m', { say: { type: 'play', prompts: [`number:${n}`], next: 'done' }, done: end })]);
+    expect(plays(call.start())).toEqual([zh(...words)]);
+  });
+});
+
 /** The announcement a queued call is playing between stretches of hold music. */
 function announcement(call: Call): string {
   const p = call.state.phase;
@@ -477,7 +612,7 @@ describe('interpreter: language, queue, transfer, voicemail, sms, survey', () =>
     expect(a[1]).toEqual({ type: 'StopHold' });
     // 125 s is said as 3 minutes (rounded up: never promise less than the estimate).
     expect(plays(a)).toEqual([
-      ['sound:hotline/zh/queue_position', 'number:3', 'sound:hotline/zh/queue_position_end', 'sound:hotline/zh/queue_wait', 'number:3', 'sound:hotline/zh/queue_minutes'],
+      ['sound:hotline/zh/queue_position', 'sound:hotline/zh/num_3', 'sound:hotline/zh/queue_position_end', 'sound:hotline/zh/queue_wait', 'sound:hotline/zh/num_3', 'sound:hotline/zh/queue_minutes'],
     ]);
     // A second announcement while the first plays is dropped, not queued behind it.
     expect(call.send({ type: 'queue.announce', position: 2, ewtSeconds: null })).toEqual([]);
@@ -485,7 +620,7 @@ describe('interpreter: language, queue, transfer, voicemail, sms, survey', () =>
     expect(call.state.phase).toEqual({ kind: 'queued' });
     // No estimate (nobody staffs the queue): only the position.
     expect(plays(call.send({ type: 'queue.announce', position: 2, ewtSeconds: null }))).toEqual([
-      ['sound:hotline/zh/queue_position', 'number:2', 'sound:hotline/zh/queue_position_end'],
+      ['sound:hotline/zh/queue_position', 'sound:hotline/zh/num_2', 'sound:hotline/zh/queue_position_end'],
     ]);
     // Answered mid-announcement: the announcement is cut off.
     const con = call.send({ type: 'queue.connected', agentId: 'agent1001' });

@@ -275,6 +275,47 @@ function runOnce(flows: FlowResolver, flow: Flow, seed: number, body: (rng: Rng)
   return { commands, final: state, endedBySilence };
 }
 
+/**
+ * Drives main to its first lookup, then presses `keys` either all while the lookup waits or one
+ * by one whenever a menu, gather or survey is taking keys; otherwise only what the flow waits
+ * for happens (prompts finish, timers fire, lookups answer with `body`, null = an error).
+ * Returns the keypad outcomes and the path, and any prompt started and stopped in one step.
+ */
+function typeAheadRun(flows: FlowResolver, flow: Flow, seed: number, keys: string[], body: unknown, when: 'during-lookup' | 'at-prompts') {
+  let state = initialState(`p${seed}`, flow, { caller: '13800138000', dialed: '10010' });
+  const outcome: string[] = [];
+  const clipped: string[] = [];
+  const feed = (input: FlowInput) => {
+    const r = step(flows, state, input, new Date('2026-03-04T10:00:00+08:00'));
+    state = r.state;
+    const played = new Set(r.commands.flatMap((c) => (c.type === 'PlayPrompt' ? [c.playbackId] : [])));
+    for (const c of r.commands) {
+      if (c.type === 'StopPlayback' && played.has(c.playbackId)) clipped.push(c.playbackId);
+      if (c.type === 'RecordEvent' && /^(menu|gather|survey)\.|^node\.exhausted$/.test(c.event)) {
+        outcome.push(`${c.event} ${String(c.data.node)} ${String(c.data.digit ?? c.data.length ?? '')}`);
+      }
+    }
+  };
+  const collecting = () => {
+    const type = flows.get(state.flowId, state.version)?.nodes[state.node]?.type;
+    return (type === 'menu' || type === 'gather' || type === 'survey') && (state.phase.kind === 'playing' || state.phase.kind === 'listening');
+  };
+  const pending = [...keys];
+  feed({ type: 'started' });
+  for (let i = 0; i < 200 && state.phase.kind !== 'ended'; i++) {
+    const p = state.phase;
+    if (p.kind === 'http' && when === 'during-lookup' && pending.length) {
+      while (pending.length) feed({ type: 'dtmf', digit: pending.shift()! });
+    } else if (when === 'at-prompts' && pending.length && collecting() && state.path.includes('lookup_customer')) {
+      feed({ type: 'dtmf', digit: pending.shift()! });
+    } else if (p.kind === 'playing') feed({ type: 'playback.finished', playbackId: p.playbackId });
+    else if (p.kind === 'listening') feed({ type: 'timer.fired', name: p.timer });
+    else if (p.kind === 'http') feed({ type: 'http.result', requestId: p.requestId, ok: body !== null, status: body === null ? 503 : 200, body });
+    else break; // queued, recording, ...: the keypad part of the call is over
+  }
+  return { outcome: [...outcome, `at ${state.node}`, ...state.path], clipped };
+}
+
 let bundle: FlowBundle;
 let resolver: FlowResolver;
 beforeAll(async () => {
@@ -315,6 +356,25 @@ describe('interpreter properties over the shipped flows', () => {
     expect(main.nodes.size).toBeGreaterThanOrEqual(Math.floor(mainNodes.length * 0.9));
     expect([...main.causes]).toEqual(expect.arrayContaining(['completed', 'queue_unavailable', 'caller_hangup', 'error']));
     for (const st of stats.values()) expect(st.silentEnds).toBeGreaterThan(0);
+  });
+
+  // Type-ahead: keys pressed while a lookup runs must lead where the same keys pressed at each
+  // following prompt lead, and a prompt that kept keys answer before it starts is never sent.
+  it(`type-ahead during an http lookup is equivalent to pressing the same keys at the next prompts (${RUNS_PER_FLOW} random callers)`, () => {
+    const main = bundle.flows.find((f) => f.id === 'main')!;
+    let fed = 0;
+    for (let i = 0; i < RUNS_PER_FLOW; i++) {
+      const seed = 700_000 + i;
+      const rng = prng(seed);
+      const keys = Array.from({ length: 1 + rng.int(6) }, () => rng.pick(KEYS));
+      const body = rng.pick([{ balance: 88, tier: 'normal' }, { balance: 12 }, null]);
+      const early = typeAheadRun(resolver, main, seed, keys, body, 'during-lookup');
+      const late = typeAheadRun(resolver, main, seed, keys, body, 'at-prompts');
+      expect(early.outcome, `seed ${seed}, keys ${keys.join('')}`).toEqual(late.outcome);
+      expect(early.clipped, `seed ${seed}: a prompt started and stopped in one step`).toEqual([]);
+      if (early.outcome.some((o) => o.startsWith('menu.'))) fed += 1;
+    }
+    expect(fed).toBeGreaterThan(RUNS_PER_FLOW / 2);
   });
 
   // A CRM answer without `balance` once made say_balance play `number:` (an empty ARI media

@@ -112,9 +112,9 @@ describe('simulator on the shipped main flow', () => {
   it('the balance is read out from the (default) CRM answer', () => {
     const t = simulate('1,1');
     expect(t.path.slice(-3)).toEqual(['balance', 'say_balance', 'main_menu']);
-    expect(t.prompts).toContain(`${text('balance_is', 'zh')} number:88 ${text('yuan', 'zh')}`);
+    expect(t.prompts).toContain(`${text('balance_is', 'zh')} 八十八 ${text('yuan', 'zh')}`);
     const t2 = simulate('1,1,ok:{balance: 12}');
-    expect(t2.prompts).toContain(`${text('balance_is', 'zh')} number:12 ${text('yuan', 'zh')}`);
+    expect(t2.prompts).toContain(`${text('balance_is', 'zh')} 十二 ${text('yuan', 'zh')}`);
   });
 
   it('another number: eleven digits are gathered and looked up', () => {

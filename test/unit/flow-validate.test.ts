@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlowCatalog } from '../../src/flows/catalog.ts';
 import { QUEUE_PROMPTS } from '../../src/flows/queue-prompts.ts';
+import { ALL_NUMBER_PROMPTS } from '../../src/flows/say-number.ts';
 import { NodeSchema } from '../../src/flows/schema.ts';
 import { validateFlow, type FlowError } from '../../src/flows/validate.ts';
 
@@ -57,8 +58,8 @@ const PROMPTS = [
 
 const catalog: FlowCatalog = {
   prompts: new Map<string, { zh?: string; en?: string }>([
-    // The prompts a queue node plays on its own must be in the catalog too.
-    ...[...PROMPTS, ...Object.values(QUEUE_PROMPTS)].map((name): [string, { zh: string; en: string }] => [name, { zh: `（${name}）`, en: `(${name})` }]),
+    // The prompts a queue node plays on its own, and the number words, must be in the catalog too.
+    ...[...PROMPTS, ...Object.values(QUEUE_PROMPTS), ...ALL_NUMBER_PROMPTS].map((name): [string, { zh: string; en: string }] => [name, { zh: `（${name}）`, en: `(${name})` }]),
     ['half_prompt', { zh: '只有中文版本。' }],
   ]),
   queues: new Map([

@@ -1,4 +1,4 @@
-import { nextId, record, type NodeHandler } from '../runtime.ts';
+import { nextId, record, TYPE_AHEAD_MAX, type NodeHandler } from '../runtime.ts';
 import type { VarValue } from '../state.ts';
 import { fill } from '../templates.ts';
 
@@ -10,6 +10,12 @@ export const httpNode: NodeHandler<'http'> = {
     return { ...s2, phase: { kind: 'http', requestId } };
   },
   input(s, node, input, ctx) {
+    if (input.type === 'dtmf' && s.phase.kind === 'http') {
+      // A caller who knows the menu keeps pressing while the lookup runs: keep the keys.
+      const kept = s.typeAhead.length < TYPE_AHEAD_MAX;
+      record(ctx, 'dtmf', { digit: input.digit, node: s.node, typeAhead: kept });
+      return kept ? { ...s, typeAhead: s.typeAhead + input.digit } : { ...s };
+    }
     if (input.type !== 'http.result' || s.phase.kind !== 'http' || s.phase.requestId !== input.requestId) return s;
     const idle = { ...s, phase: { kind: 'idle' } as const };
     record(ctx, 'http.completed', { node: s.node, service: node.service, ok: input.ok, status: input.status });
