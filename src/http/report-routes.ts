@@ -6,11 +6,12 @@ import { callReportCsv } from '../reports/report-csv.ts';
 import { ReportError } from '../reports/report-errors.ts';
 import type { AgentReportSource, ReportSource } from '../reports/report-source.ts';
 import { agentReport, agentReportCsv, AgentReportQuery } from '../reports/agent-reports.ts';
+import { nodeReport, nodeReportCsv, NodeReportQuery, NodeReportResponse, type NodeReportSource } from '../reports/node-report.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
 
 export interface ReportRouteDeps {
   reports: CallReports;
-  source: ReportSource & AgentReportSource;
+  source: ReportSource & AgentReportSource & NodeReportSource;
   /** Default zone of capacity plans (the reports' own default is inside CallReports). */
   timezone: string;
   auth: TokenAuth;
@@ -53,6 +54,17 @@ export function registerReportRoutes(app: FastifyInstance<any, any, any, any, an
     }
   });
 
+  r.get('/reports/nodes', { preHandler: read, schema: { querystring: NodeReportQuery, response: { 200: NodeReportResponse } } }, async (req, reply) => {
+    try {
+      const report = await nodeReport({ source: deps.source, timezone: deps.timezone }, req.query);
+      if (!wantsCsv(req, req.query.format)) return report;
+      const name = `nodes_${report.from.slice(0, 16)}_${report.to.slice(0, 16)}.csv`.replace(/:/g, '');
+      return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(csvPayload(nodeReportCsv(report)));
+    } catch (err) {
+      return refused(reply, err);
+    }
+  });
+
   r.get('/capacity', { preHandler: read, schema: { querystring: CapacityQuery } }, async (req, reply) => {
     try {
       return await capacityPlan({ source: deps.source, reports: deps.reports, timezone: deps.timezone }, req.query);
@@ -60,6 +72,14 @@ export function registerReportRoutes(app: FastifyInstance<any, any, any, any, an
       return refused(reply, err);
     }
   });
+}
+
+/**
+ * A CSV body for a route whose 200 schema is the JSON report: Fastify sends a string with a
+ * non-JSON content type as it is (no serializer runs), the type provider just cannot know it.
+ */
+function csvPayload<T>(csv: string): T {
+  return csv as unknown as T;
 }
 
 /** `format=csv`, or no format and an Accept header that asks for text/csv. */

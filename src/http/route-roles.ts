@@ -45,6 +45,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
 
   'GET /reports/calls': READ,
   'GET /reports/agents': READ,
+  'GET /reports/nodes': READ,
   'GET /capacity': READ,
 
   'GET /emergency': READ,

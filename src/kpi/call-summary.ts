@@ -285,6 +285,13 @@ export function isCallerHangup(cause: string | null): boolean {
   return cause === 'caller_hangup' || (cause?.startsWith('hangup:') ?? false);
 }
 
+/** Causes where the system, not the caller or the flow, lost the call (dispatcher, outage, runner). */
+export const SYSTEM_LOSS_CAUSES: readonly string[] = ['app_restarted', 'lost_during_outage', 'shutdown', 'error'];
+
+export function isSystemLoss(cause: string | null): boolean {
+  return cause !== null && SYSTEM_LOSS_CAUSES.includes(cause);
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Closes the current phase's stretch into its bucket and starts `next` at `at`. */

@@ -1,5 +1,5 @@
 import { BUSY_STATES, STAFFED_STATES, type AgentStateInterval } from './agent-intervals.ts';
-import { isCallerHangup, MAX_PATH, type CallSummary } from './call-summary.ts';
+import { isCallerHangup, isSystemLoss, MAX_PATH, type CallSummary } from './call-summary.ts';
 import { mean, percentile, ratio } from './stats.ts';
 
 /**
@@ -197,12 +197,16 @@ export interface NodeHeat {
   readonly entered: number;
   /** Distinct calls that entered. */
   readonly calls: number;
-  /** Visits followed by another node. */
+  /** Visits followed by another node (the call left for the next one). */
   readonly movedOn: number;
-  /** Calls that ended while at this node (the node was their last). */
+  /** Calls that ended while at this node (the node was their last): hungUpHere + endedByFlow + lostHere. */
   readonly endedHere: number;
-  /** Of those, the caller hung up (caller_hangup or hangup:<code>): where callers give up. */
+  /** Of those, the caller hung up (caller_hangup or hangup:<code>): abandoned at this node, where callers give up. */
   readonly hungUpHere: number;
+  /** Of those, the flow ended the call (hang-up node, transfer, no agent, ...: any cause that is neither of the others). */
+  readonly endedByFlow: number;
+  /** Of those, the system lost the call (app restart, outage, shutdown, error). */
+  readonly lostHere: number;
   /** Calls still at this node. */
   readonly current: number;
 }
@@ -220,7 +224,7 @@ export function nodeHeatMap(calls: Calls): NodeHeat[] {
       const key = `${v.flow}@${v.version}/${v.node}`;
       let h = heat.get(key);
       if (!h) {
-        h = { flow: v.flow, version: v.version, node: v.node, type: v.type, entered: 0, calls: 0, movedOn: 0, endedHere: 0, hungUpHere: 0, current: 0 };
+        h = { flow: v.flow, version: v.version, node: v.node, type: v.type, entered: 0, calls: 0, movedOn: 0, endedHere: 0, hungUpHere: 0, endedByFlow: 0, lostHere: 0, current: 0 };
         heat.set(key, h);
       }
       h.entered += 1;
@@ -232,11 +236,18 @@ export function nodeHeatMap(calls: Calls): NodeHeat[] {
         else {
           h.endedHere += 1;
           if (isCallerHangup(c.hangupCause)) h.hungUpHere += 1;
+          else if (isSystemLoss(c.hangupCause)) h.lostHere += 1;
+          else h.endedByFlow += 1;
         }
       }
     });
   }
-  return [...heat.values()].sort((a, b) => a.flow.localeCompare(b.flow) || a.version - b.version || a.node.localeCompare(b.node));
+  return [...heat.values()].sort(compareNodes);
+}
+
+/** The heat map's order: by flow, version, node. */
+export function compareNodes(a: NodeHeat, b: NodeHeat): number {
+  return a.flow.localeCompare(b.flow) || a.version - b.version || a.node.localeCompare(b.node);
 }
 
 /** Every call KPI above in one object (what a report row carries). */

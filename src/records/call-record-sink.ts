@@ -2,10 +2,12 @@ import type pg from 'pg';
 import { summarizeCall, type FoldableEvent } from '../kpi/call-summary.ts';
 import type { KpiOptions } from '../kpi/kpis.ts';
 import { nonZeroDeltas } from '../reports/call-measures.ts';
+import { nodeRollupDeltas } from '../reports/node-measures.ts';
 import { foldOnto, groupByCall, newEvents, rollupDeltas, type SummaryChange } from '../reports/summary-updates.ts';
 import { loadSummaries, saveSummaries, storedEvents } from './call-store.ts';
 import type { JsonBatchSink } from './event-consumer.ts';
 import { INSERT_CALL_EVENTS_SQL, type EventStore } from './event-store.ts';
+import { applyNodeRollupDeltas } from './node-rollup-store.ts';
 import { applyRollupDeltas } from './rollup-store.ts';
 import { inTransaction, lockKeys, LOCK_CLASS, ROLLUP_REBUILD_LOCK } from './transaction.ts';
 import { withWrapUps } from './wrap-up-store.ts';
@@ -91,8 +93,9 @@ export async function foldIntoCalls(client: pg.PoolClient, events: readonly Fold
   await saveChanges(client, changes, kpi);
 }
 
-/** Writes the new summaries and adds their rollup deltas. */
+/** Writes the new summaries and adds their rollup deltas (the call rollups and the node heat map's). */
 export async function saveChanges(client: pg.PoolClient, changes: readonly SummaryChange[], kpi: KpiOptions): Promise<void> {
   await saveSummaries(client, changes.map((c) => c.after));
   await applyRollupDeltas(client, nonZeroDeltas(rollupDeltas(changes, kpi)));
+  await applyNodeRollupDeltas(client, nodeRollupDeltas(changes));
 }

@@ -3,9 +3,11 @@ import type pg from 'pg';
 import { summarizeCall, type CallSummary } from '../kpi/call-summary.ts';
 import type { KpiOptions } from '../kpi/kpis.ts';
 import { addDelta, BUCKET_MS, contribution, nonZeroDeltas, type Contribution } from '../reports/call-measures.ts';
+import { nodeRollupRows, sortedNonZero, type NodeRollupDelta } from '../reports/node-measures.ts';
 import type { SummaryChange } from '../reports/summary-updates.ts';
 import { saveChanges } from './call-record-sink.ts';
 import { loadSummaries, storedEvents } from './call-store.ts';
+import { applyNodeRollupDeltas, NODE_ROLLUP_TABLE } from './node-rollup-store.ts';
 import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE, applyRollupDeltas } from './rollup-store.ts';
 import { inTransaction, lockKeys, LOCK_CLASS, ROLLUP_REBUILD_LOCK } from './transaction.ts';
 import { withWrapUps } from './wrap-up-store.ts';
@@ -57,8 +59,8 @@ export async function rebuildCalls(pool: pg.Pool, range: { from: Date; to: Date 
 }
 
 /**
- * Recomputes both rollups for the calls that started in [from, to) (15-minute boundaries)
- * from their summaries, with `kpi`'s thresholds, in one transaction that holds the rebuild
+ * Recomputes the rollups (both call rollups and the node heat map's) for the calls that
+ * started in [from, to) (15-minute boundaries) from their summaries, with `kpi`'s thresholds, in one transaction that holds the rebuild
  * lock: the consumers wait meanwhile (their events wait in Redis), so no delta is lost or
  * counted twice.
  */
@@ -66,8 +68,9 @@ export async function rebuildRollups(pool: pg.Pool, range: { from: Date; to: Dat
   if (range.from.getTime() % BUCKET_MS !== 0 || range.to.getTime() % BUCKET_MS !== 0) throw new RangeError('a rollup rebuild runs from and to 15-minute boundaries');
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [ROLLUP_REBUILD_LOCK]);
-    for (const table of [ROLLUP_TABLE, ROLLUP_NO_AGENT_TABLE]) await client.query(`DELETE FROM ${table} WHERE bucket >= $1 AND bucket < $2`, [range.from, range.to]);
+    for (const table of [ROLLUP_TABLE, ROLLUP_NO_AGENT_TABLE, NODE_ROLLUP_TABLE]) await client.query(`DELETE FROM ${table} WHERE bucket >= $1 AND bucket < $2`, [range.from, range.to]);
     const rows = new Map<string, Contribution>();
+    const nodeRows = new Map<string, NodeRollupDelta>();
     let calls = 0;
     let last = { at: new Date(0), id: '00000000-0000-0000-0000-000000000000' };
     for (;;) {
@@ -79,12 +82,15 @@ export async function rebuildRollups(pool: pg.Pool, range: { from: Date; to: Dat
       );
       if (page.rows.length === 0) break;
       for (const r of page.rows) addDelta(rows, null, contribution(r.summary, kpi));
+      nodeRollupRows(page.rows.map((r) => r.summary), nodeRows);
       calls += page.rows.length;
       const tail = page.rows.at(-1)!;
       last = { at: tail.started_at, id: tail.call_id };
     }
     const all = nonZeroDeltas(rows);
     for (let i = 0; i < all.length; i += PAGE * 5) await applyRollupDeltas(client, all.slice(i, i + PAGE * 5));
+    const nodes = sortedNonZero(nodeRows);
+    for (let i = 0; i < nodes.length; i += PAGE * 5) await applyNodeRollupDeltas(client, nodes.slice(i, i + PAGE * 5));
     return { calls, rows: all.length };
   });
 }

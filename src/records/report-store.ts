@@ -3,6 +3,10 @@ import { MEASURE_COLUMNS } from '../reports/call-measures.ts';
 import { ReportError } from '../reports/report-errors.ts';
 import type { AgentStateInterval } from '../kpi/agent-intervals.ts';
 import type { AgentReportSource, AgentSlotSums, ReportSource, RollupFilter, SlotSums, SlotUnit } from '../reports/report-source.ts';
+import type { NodeHeat } from '../kpi/kpis.ts';
+import { NODE_MEASURES } from '../reports/node-measures.ts';
+import type { NodeReportSource } from '../reports/node-report.ts';
+import { NODE_ROLLUP_TABLE } from './node-rollup-store.ts';
 import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE } from './rollup-store.ts';
 
 /**
@@ -11,7 +15,7 @@ import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE } from './rollup-store.ts';
  * (local days, weeks and months, DST included). Slots of a day or longer step in local time;
  * shorter ones step in absolute time from the first local boundary.
  */
-export class ReportStore implements ReportSource, AgentReportSource {
+export class ReportStore implements ReportSource, AgentReportSource, NodeReportSource {
   private readonly pool: pg.Pool;
 
   constructor(pool: pg.Pool) {
@@ -97,6 +101,23 @@ export class ReportStore implements ReportSource, AgentReportSource {
       agentId === undefined ? [from, to, openUntil] : [from, to, openUntil, agentId],
     );
     return res.rows.map((r) => ({ agentId: r.agent_id, state: r.state, from: r.from_at.toISOString(), to: r.to_at.toISOString() }));
+  }
+
+  /** The node heat map rollup summed over [from, to): one primary-key range scan of the buckets. */
+  async nodeSums(from: Date, to: Date, filter: { flow?: string; version?: number }): Promise<NodeHeat[]> {
+    const params: unknown[] = [from, to];
+    let where = 'bucket >= $1 AND bucket < $2';
+    if (filter.flow !== undefined) where += ` AND flow = $${params.push(filter.flow)}`;
+    if (filter.version !== undefined) where += ` AND version = $${params.push(filter.version)}`;
+    const res = await this.query<NodeHeat>(
+      `SELECT flow, version, node, max(type) AS type, ${NODE_MEASURES.map(([m, c]) => `sum(${c})::int AS "${m}"`).join(', ')}
+         FROM ${NODE_ROLLUP_TABLE} WHERE ${where}
+        GROUP BY flow, version, node
+       HAVING ${NODE_MEASURES.map(([, c]) => `sum(${c}) <> 0`).join(' OR ')}
+        ORDER BY flow, version, node`,
+      params,
+    );
+    return res.rows;
   }
 
   async recorded(from: Date, to: Date): Promise<boolean> {

@@ -45,10 +45,11 @@ export function callReportCsv(report: CallReport): string {
     const perKey = new Map(r.firstLevelKeys.map((k) => [k.key, k.calls]));
     return [...COLUMNS.map(([, get]) => get(r)), ...keys.map((k) => perKey.get(k) ?? 0)];
   });
-  return [header, ...lines].map((cells) => cells.map(field).join(',')).join('\r\n') + '\r\n';
+  return [header, ...lines].map((cells) => cells.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
-function field(v: number | string | null): string {
+/** One CSV field: empty for null, quoted when it holds a comma, quote or line break. */
+export function csvField(v: number | string | null): string {
   if (v === null) return '';
   const s = typeof v === 'number' ? String(Number.isInteger(v) ? v : Number(v.toFixed(6))) : v;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

@@ -406,17 +406,19 @@ describe('KPIs over the eleven calls', () => {
   });
 
   it('node heat map: entered, moved on, ended and hung up per node', () => {
-    const row = (flow: string, nodeName: string, entered: number, callsIn: number, movedOn: number, endedHere: number, hungUpHere: number) => ({
+    const row = (flow: string, nodeName: string, entered: number, callsIn: number, movedOn: number, hungUpHere: number, endedByFlow: number) => ({
       flow,
       node: nodeName,
       entered,
       calls: callsIn,
       movedOn,
-      endedHere,
+      endedHere: hungUpHere + endedByFlow,
       hungUpHere,
+      endedByFlow,
+      lostHere: 0,
       current: 0,
     });
-    const heat = nodeHeatMap(calls).map(({ flow, node: n, entered, calls: c, movedOn, endedHere, hungUpHere, current }) => ({
+    const heat = nodeHeatMap(calls).map(({ flow, node: n, entered, calls: c, movedOn, endedHere, hungUpHere, endedByFlow, lostHere, current }) => ({
       flow,
       node: n,
       entered,
@@ -424,24 +426,34 @@ describe('KPIs over the eleven calls', () => {
       movedOn,
       endedHere,
       hungUpHere,
+      endedByFlow,
+      lostHere,
       current,
     }));
     expect(heat).toEqual([
       row('main', 'after_agent', 3, 3, 3, 0, 0), // B C K
-      // 9 requests; moved on: B C G I K; ended here: D E (caller), F (unavailable), L (caller, talking)
-      row('main', 'agent', 9, 9, 5, 4, 3),
-      row('main', 'balance', 1, 1, 0, 1, 0), // A, completed
+      // 9 requests; moved on: B C G I K; caller hung up here: D E (queued), L (talking); the flow ended F (no agent)
+      row('main', 'agent', 9, 9, 5, 3, 1),
+      row('main', 'balance', 1, 1, 0, 0, 1), // A, completed
       row('main', 'billing', 2, 1, 2, 0, 0), // A twice
-      row('main', 'callback_offer', 1, 1, 0, 1, 0), // I, completed
+      row('main', 'callback_offer', 1, 1, 0, 0, 1), // I, completed
       // 11 calls, A twice; everyone moved on but H, who hung up there
-      row('main', 'menu', 12, 11, 11, 1, 1),
-      row('main', 'pin', 1, 1, 0, 1, 1), // G
+      row('main', 'menu', 12, 11, 11, 1, 0),
+      row('main', 'pin', 1, 1, 0, 1, 0), // G
       row('main', 'welcome', 11, 11, 11, 0, 0),
       row('survey', 'intro', 3, 3, 3, 0, 0),
-      row('survey', 'rating', 3, 3, 2, 1, 1), // K hung up there
+      row('survey', 'rating', 3, 3, 2, 1, 0), // K hung up there
       row('survey', 'resolved', 1, 1, 1, 0, 0), // B
-      row('survey', 'thanks', 2, 2, 0, 2, 0), // B C, completed
+      row('survey', 'thanks', 2, 2, 0, 0, 2), // B C, completed
     ]);
+  });
+
+  it('node heat map: a call the system lost counts apart from hang-ups and flow endings', () => {
+    // Lost at the menu by an app restart, then a second call of the same flow that hung up there.
+    const lost = call('X', 9000, [...start('+8613800000099'), entered(3, 'menu', 'menu'), ended(20, 'app_restarted', 'menu')]);
+    const gaveUp = call('Y', 9100, [...start('+8613800000098'), entered(3, 'menu', 'menu'), ended(9, 'caller_hangup', 'menu')]);
+    const menuNode = nodeHeatMap(summarizeCalls([...lost, ...gaveUp])).find((h) => h.node === 'menu')!;
+    expect(menuNode).toMatchObject({ entered: 2, calls: 2, movedOn: 0, endedHere: 2, hungUpHere: 1, endedByFlow: 0, lostHere: 1, current: 0 });
   });
 
   it('a call still in progress counts where it is, not as ended', () => {
