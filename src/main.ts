@@ -230,8 +230,6 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       store: new AuditStore(pool),
       auth,
       readers: {
-        numberFlow: (n) => flows.numberMap()[n] ?? null,
-        activeFlowVersion: (id) => flows.active(id)?.version ?? null,
         queue: (name) => routingAdmin.queue(name) ?? null,
         agent: (id) => routingAdmin.agent(id) ?? null,
       },

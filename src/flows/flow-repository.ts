@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { AuditContext } from '../records/audit-store.ts';
 import type { FlowStore } from '../records/flow-store.ts';
 import type { FlowCatalog } from './catalog.ts';
 import type { FlowBundle } from './loader.ts';
@@ -88,28 +89,28 @@ export class FlowRepository implements FlowResolver {
   /**
    * Publishes a new version: validated against the catalog and the loaded flows, numbered
    * after the newest known version, stored, then made active. Invalid -> FlowRejected and
-   * nothing changes.
+   * nothing changes. With `audit`, the store writes the audit row in the same transaction.
    */
-  async publish(store: FlowStore, doc: unknown, author: string): Promise<Flow> {
+  async publish(store: FlowStore, doc: unknown, author: string, audit?: AuditContext): Promise<Flow> {
     const latest = Math.max(0, ...this.versionsOf(String((doc as { id?: unknown })?.id)).map((v) => v.version));
     const numbered = doc && typeof doc === 'object' ? { ...(doc as object), version: latest + 1 } : doc;
     const v = this.validate(numbered);
     if (!v.ok) throw new FlowRejected(v.errors);
-    await store.saveVersion(v.flow.id, v.flow.version, v.flow, author, true);
+    await store.saveVersion(v.flow.id, v.flow.version, v.flow, author, true, audit);
     this.add(v.flow, { version: v.flow.version, author, createdAt: new Date().toISOString() });
     this.activeVersion.set(v.flow.id, v.flow.version);
     return v.flow;
   }
 
-  async rollback(store: FlowStore, id: string, version: number, author: string): Promise<void> {
+  async rollback(store: FlowStore, id: string, version: number, author: string, audit?: AuditContext): Promise<void> {
     if (!this.get(id, version)) throw new FlowRejected([{ path: 'version', message: `flow ${id} has no version ${version}` }]);
-    await store.setActive(id, version, author);
+    await store.setActive(id, version, author, audit);
     this.activeVersion.set(id, version);
   }
 
-  async mapNumber(store: FlowStore, number: string, flowId: string | null, author: string): Promise<void> {
+  async mapNumber(store: FlowStore, number: string, flowId: string | null, author: string, audit?: AuditContext): Promise<void> {
     if (flowId !== null && !this.active(flowId)) throw new FlowRejected([{ path: 'flowId', message: `unknown flow "${flowId}"` }]);
-    await store.setNumber(number, flowId, author);
+    await store.setNumber(number, flowId, author, audit);
     if (flowId === null) delete this.numbers[number];
     else this.numbers[number] = flowId;
   }

@@ -1,15 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuditContext, AuditEntry, AuditStore } from '../records/audit-store.ts';
+import type { AuditContext, AuditStore } from '../records/audit-store.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
 
 type Params = Record<string, string>;
 
 /** Reads the state a change touches, so the audit row holds it before and after; async readers may ask Postgres. */
 export interface AuditReaders {
-  numberFlow(number: string): unknown;
-  activeFlowVersion(id: string): unknown;
   queue(name: string): unknown;
   agent(id: string): unknown;
 }
@@ -20,13 +18,16 @@ export interface AuditDeps {
   auth: TokenAuth;
 }
 
-/** Which routes are admin changes, and how to read what each one changes. Without a reader the answer's body is the "after". */
-const AUDITED: Record<string, ((r: AuditReaders, p: Params) => unknown) | null> = {
-  'POST /flows/:id/versions': (r, p) => r.activeFlowVersion(p.id!),
-  'POST /flows/:id/rollback': (r, p) => r.activeFlowVersion(p.id!),
-  'PUT /business-hours/:flow/:node': (r, p) => r.activeFlowVersion(p.flow!),
-  'PUT /numbers/:number': (r, p) => r.numberFlow(p.number!),
-  'DELETE /numbers/:number': (r, p) => r.numberFlow(p.number!),
+/**
+ * Admin changes that cannot share a transaction with their audit row: queue and agent
+ * configuration lives in Redis, and emergency mode is several Postgres writes plus a notice to
+ * the other instances. They are audited first: a 'pending' row with the state before is
+ * written before the handler runs (if it cannot be, the change is refused: 503
+ * `audit_unavailable`), then completed with the outcome and the state after. A crash in
+ * between leaves the row 'pending': the change may have been made, and the log says so. How to
+ * read what each changes; without a reader the answer's body is the "after".
+ */
+const AUDITED_FIRST: Record<string, ((r: AuditReaders, p: Params) => unknown) | null> = {
   'PUT /queues/:name': (r, p) => r.queue(p.name!),
   'DELETE /queues/:name': (r, p) => r.queue(p.name!),
   'PUT /agents/:id/config': (r, p) => r.agent(p.id!),
@@ -35,10 +36,16 @@ const AUDITED: Record<string, ((r: AuditReaders, p: Params) => unknown) | null> 
   'DELETE /emergency': null,
 };
 /**
- * Changes whose store writes the audit row in the change's own transaction (given
- * `auditContext(req)`): the hook leaves them alone, and a failed audit write undoes the change.
+ * Changes stored in Postgres, whose store writes the audit row in the change's own transaction
+ * (given `auditContext(req)`): the hook leaves them alone, and a failed audit write undoes the
+ * change. Their "before" is read under a row lock in that transaction.
  */
 export const AUDITED_IN_TRANSACTION = new Set([
+  'POST /flows/:id/versions',
+  'POST /flows/:id/rollback',
+  'PUT /business-hours/:flow/:node',
+  'PUT /numbers/:number',
+  'DELETE /numbers/:number',
   'POST /keys',
   'DELETE /keys/:id',
   'POST /users',
@@ -52,35 +59,41 @@ const SECRET_FIELDS = new Set(['key', 'password', 'token']);
 
 declare module 'fastify' {
   interface FastifyRequest {
-    auditBefore?: unknown;
+    /** The pending audit row of an AUDITED_FIRST change. */
+    auditId?: number;
   }
 }
 
 /**
- * One writer for the audit trail: every successful admin change (the AUDITED routes) appends
- * who, what, when and the state before and after, read around the handler. Reading and
- * writing are not one transaction with the change: two admins editing the same thing at once
- * may see each other's change in a row's "before". A failed append is logged at error, and
- * the change stands.
+ * The audit trail of every admin change, who, what, when, before and after, one INSERT for all
+ * (appendAudit in src/records/audit-store.ts). Postgres changes write it in their own
+ * transaction (AUDITED_IN_TRANSACTION, through auditContext); this hook audits the others
+ * first and completes the row with the outcome (AUDITED_FIRST). Either way no change is made
+ * without its row. Two admins editing one queue at once may see each other's change in an
+ * AUDITED_FIRST row's "before" (read in memory, not under a lock).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function installAudit(app: FastifyInstance<any, any, any, any, any>, deps: AuditDeps): void {
-  app.addHook('preHandler', async (req) => {
-    const read = AUDITED[routeOf(req)];
-    if (read) req.auditBefore = await read(deps.readers, req.params as Params);
+  app.addHook('preHandler', async (req, reply) => {
+    const route = routeOf(req);
+    if (!(route in AUDITED_FIRST) || !req.principal) return;
+    const read = AUDITED_FIRST[route];
+    try {
+      const before = read ? ((await read(deps.readers, req.params as Params)) ?? null) : null;
+      req.auditId = await deps.store.begin({ actor: req.principal.name, action: route, target: targetOf(req), before });
+    } catch (err) {
+      req.log.error({ err: (err as Error).message, action: route }, 'audit row not written; change refused');
+      return reply.status(503).send({ error: 'audit_unavailable', message: 'the change could not be audited, so it was not made; try again' });
+    }
   });
   app.addHook('onSend', async (req, reply, payload) => {
+    if (req.auditId === undefined) return payload;
     const route = routeOf(req);
-    if (!(route in AUDITED) || reply.statusCode >= 300 || !req.principal) return payload;
-    const read = AUDITED[route];
-    const entry: AuditEntry = {
-      actor: req.principal.name,
-      action: route,
-      target: targetOf(req),
-      before: read ? (req.auditBefore ?? null) : null,
-      after: read ? ((await read(deps.readers, req.params as Params)) ?? null) : redact(payload),
-    };
-    await deps.store.append(entry).catch((err: unknown) => req.log.error({ err: (err as Error).message, action: route }, 'audit row not written'));
+    const read = AUDITED_FIRST[route];
+    const outcome = reply.statusCode < 300 ? 'applied' : reply.statusCode < 500 ? 'refused' : 'failed';
+    const after = outcome !== 'applied' ? null : read ? ((await read(deps.readers, req.params as Params)) ?? null) : redact(payload);
+    // The row stays 'pending' if this fails: the log still shows the change was attempted.
+    await deps.store.complete(req.auditId, outcome, after).catch((err: unknown) => req.log.error({ err: (err as Error).message, action: route }, 'audit row not completed'));
     return payload;
   });
 

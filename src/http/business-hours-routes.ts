@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FlowRejected } from '../flows/flow-repository.ts';
 import { ScheduleNode } from '../flows/schema.ts';
+import { auditContext } from './audit.ts';
 import { requireRole } from './auth.ts';
 import type { FlowRouteDeps } from './flow-routes.ts';
 
@@ -38,7 +39,7 @@ export function registerBusinessHoursRoutes(app: FastifyInstance<any, any, any, 
     }
     const doc = { ...flow, nodes: { ...flow.nodes, [req.params.node]: { ...node, ...req.body } } };
     try {
-      const published = await deps.flows.publish(deps.store, doc, req.principal!.name);
+      const published = await deps.flows.publish(deps.store, doc, req.principal!.name, auditContext(req));
       return { flow: published.id, version: published.version, node: req.params.node, ...req.body };
     } catch (err) {
       if (err instanceof FlowRejected) return reply.status(422).send({ error: 'flow_invalid', message: 'the hours are not valid; nothing was changed', errors: [...err.errors] });

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FlowRejected, type FlowRepository } from '../flows/flow-repository.ts';
 import type { FlowStore } from '../records/flow-store.ts';
+import { auditContext } from './audit.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
 
 export interface FlowRouteDeps {
@@ -58,7 +59,7 @@ export function registerFlowRoutes(app: FastifyInstance<any, any, any, any, any>
       return reply.status(422).send(rejected(new FlowRejected([{ path: 'id', message: `the body's id must be "${req.params.id}"` }])));
     }
     try {
-      const flow = await deps.flows.publish(deps.store, req.body, req.principal!.name);
+      const flow = await deps.flows.publish(deps.store, req.body, req.principal!.name, auditContext(req));
       return reply.status(201).send({ id: flow.id, version: flow.version });
     } catch (err) {
       if (err instanceof FlowRejected) return reply.status(422).send(rejected(err));
@@ -68,7 +69,7 @@ export function registerFlowRoutes(app: FastifyInstance<any, any, any, any, any>
 
   r.post('/flows/:id/rollback', { preHandler: write, schema: { params: FlowId, body: z.strictObject({ version: z.number().int().min(1) }), response: { 200: z.object({ id: z.string(), activeVersion: z.number() }), 422: FlowErrors } } }, async (req, reply) => {
     try {
-      await deps.flows.rollback(deps.store, req.params.id, req.body.version, req.principal!.name);
+      await deps.flows.rollback(deps.store, req.params.id, req.body.version, req.principal!.name, auditContext(req));
       return { id: req.params.id, activeVersion: req.body.version };
     } catch (err) {
       if (err instanceof FlowRejected) return reply.status(422).send(rejected(err));
@@ -80,7 +81,7 @@ export function registerFlowRoutes(app: FastifyInstance<any, any, any, any, any>
 
   r.put('/numbers/:number', { preHandler: write, schema: { params: NumberParam, body: z.strictObject({ flowId: z.string().min(1).max(64) }), response: { 200: z.object({ number: z.string(), flowId: z.string() }), 422: FlowErrors } } }, async (req, reply) => {
     try {
-      await deps.flows.mapNumber(deps.store, req.params.number, req.body.flowId, req.principal!.name);
+      await deps.flows.mapNumber(deps.store, req.params.number, req.body.flowId, req.principal!.name, auditContext(req));
       return { number: req.params.number, flowId: req.body.flowId };
     } catch (err) {
       if (err instanceof FlowRejected) return reply.status(422).send(rejected(err));
@@ -89,7 +90,7 @@ export function registerFlowRoutes(app: FastifyInstance<any, any, any, any, any>
   });
 
   r.delete('/numbers/:number', { preHandler: write, schema: { params: NumberParam } }, async (req, reply) => {
-    await deps.flows.mapNumber(deps.store, req.params.number, null, req.principal!.name);
+    await deps.flows.mapNumber(deps.store, req.params.number, null, req.principal!.name, auditContext(req));
     return reply.status(204).send();
   });
 }

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { appendAudit, type AuditContext } from './audit-store.ts';
+import { inTransaction } from './transaction.ts';
 
 export interface StoredVersion {
   readonly flowId: string;
@@ -14,7 +16,12 @@ export interface FlowStoreState {
   readonly numbers: Readonly<Record<string, string>>;
 }
 
-/** Flow versions, the active pointer and the number map in Postgres. */
+/**
+ * Flow versions, the active pointer and the number map in Postgres. A change given an
+ * AuditContext (an admin's, through the API) writes its audit row in its own transaction, with
+ * the value before read under a row lock: no change without its row, and a "before" that no
+ * concurrent change can make wrong.
+ */
 export class FlowStore {
   private readonly pool: pg.Pool;
 
@@ -42,37 +49,25 @@ export class FlowStore {
    * version must not exist); otherwise an identical existing version is accepted (seeding
    * from files at every start). Returns false when the version already existed.
    */
-  async saveVersion(flowId: string, version: number, body: unknown, author: string, activate: boolean): Promise<boolean> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  async saveVersion(flowId: string, version: number, body: unknown, author: string, activate: boolean, audit?: AuditContext): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      const before = audit ? await activeVersion(client, flowId) : null;
       const ins = await client.query(
         'INSERT INTO flow_versions (flow_id, version, body, author) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
         [flowId, version, JSON.stringify(body), author],
       );
-      if (activate) {
-        await client.query(
-          `INSERT INTO flow_active (flow_id, version, changed_by) VALUES ($1, $2, $3)
-           ON CONFLICT (flow_id) DO UPDATE SET version = EXCLUDED.version, changed_by = EXCLUDED.changed_by, changed_at = now()`,
-          [flowId, version, author],
-        );
-      }
-      await client.query('COMMIT');
+      if (activate) await setActive(client, flowId, version, author);
+      if (audit) await appendAudit(client, { ...audit, before, after: activate ? version : before });
       return (ins.rowCount ?? 0) > 0;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
-  async setActive(flowId: string, version: number, author: string): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO flow_active (flow_id, version, changed_by) VALUES ($1, $2, $3)
-       ON CONFLICT (flow_id) DO UPDATE SET version = EXCLUDED.version, changed_by = EXCLUDED.changed_by, changed_at = now()`,
-      [flowId, version, author],
-    );
+  async setActive(flowId: string, version: number, author: string, audit?: AuditContext): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      const before = audit ? await activeVersion(client, flowId) : null;
+      await setActive(client, flowId, version, author);
+      if (audit) await appendAudit(client, { ...audit, before, after: version });
+    });
   }
 
   /** Seeds numbers that the database does not know yet; API changes are kept. */
@@ -86,15 +81,33 @@ export class FlowStore {
     );
   }
 
-  async setNumber(number: string, flowId: string | null, author: string): Promise<void> {
-    if (flowId === null) {
-      await this.pool.query('DELETE FROM flow_numbers WHERE number = $1', [number]);
-      return;
-    }
-    await this.pool.query(
-      `INSERT INTO flow_numbers (number, flow_id, changed_by) VALUES ($1, $2, $3)
-       ON CONFLICT (number) DO UPDATE SET flow_id = EXCLUDED.flow_id, changed_by = EXCLUDED.changed_by, changed_at = now()`,
-      [number, flowId, author],
-    );
+  async setNumber(number: string, flowId: string | null, author: string, audit?: AuditContext): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      const before = audit ? ((await client.query<{ flow_id: string }>('SELECT flow_id FROM flow_numbers WHERE number = $1 FOR UPDATE', [number])).rows[0]?.flow_id ?? null) : null;
+      if (flowId === null) {
+        await client.query('DELETE FROM flow_numbers WHERE number = $1', [number]);
+      } else {
+        await client.query(
+          `INSERT INTO flow_numbers (number, flow_id, changed_by) VALUES ($1, $2, $3)
+           ON CONFLICT (number) DO UPDATE SET flow_id = EXCLUDED.flow_id, changed_by = EXCLUDED.changed_by, changed_at = now()`,
+          [number, flowId, author],
+        );
+      }
+      if (audit) await appendAudit(client, { ...audit, before, after: flowId });
+    });
   }
+}
+
+/** The active version, its row locked until the transaction ends (null: none yet). */
+async function activeVersion(client: pg.PoolClient, flowId: string): Promise<number | null> {
+  const { rows } = await client.query<{ version: number }>('SELECT version FROM flow_active WHERE flow_id = $1 FOR UPDATE', [flowId]);
+  return rows[0]?.version ?? null;
+}
+
+async function setActive(client: pg.PoolClient, flowId: string, version: number, author: string): Promise<void> {
+  await client.query(
+    `INSERT INTO flow_active (flow_id, version, changed_by) VALUES ($1, $2, $3)
+     ON CONFLICT (flow_id) DO UPDATE SET version = EXCLUDED.version, changed_by = EXCLUDED.changed_by, changed_at = now()`,
+    [flowId, version, author],
+  );
 }

@@ -16,11 +16,12 @@ describe('audit log of admin changes (real Postgres)', () => {
   const req = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, bearer: string, payload?: object) =>
     hotline.app.inject({ method, url, headers: { authorization: `Bearer ${bearer}` }, ...(payload ? { payload } : {}) });
   const rowsFor = async (action: string, target: string) =>
-    ((await req('GET', `/audit?action=${encodeURIComponent(action)}&limit=500`, ADMIN)).json().entries as Array<{ target: string; actor: string; before: unknown; after: unknown; at: string }>).filter((e) => e.target === target);
+    ((await req('GET', `/audit?action=${encodeURIComponent(action)}&limit=500`, ADMIN)).json().entries as Array<{ target: string; actor: string; before: unknown; after: unknown; at: string; outcome: string }>).filter((e) => e.target === target);
 
   beforeAll(async () => {
     await migrate(pool);
-    ({ hotline, stop: stopApp } = await startTestHotline('audit', { API_TOKENS: `admin:${ADMIN},supervisor:${SUPERVISOR}` }));
+    // A Redis prefix of its own: the queue this file creates must not show up in other files' routing config.
+    ({ hotline, stop: stopApp } = await startTestHotline('audit', { API_TOKENS: `admin:${ADMIN},supervisor:${SUPERVISOR}`, REDIS_PREFIX: `${inject('redisPrefix')}audit:` }));
     // The flows are synced once Postgres is migrated: mapping a number needs them.
     for (let i = 0; i < 100 && (await req('GET', '/flows', ADMIN)).json().flows.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   });
@@ -54,6 +55,55 @@ describe('audit log of admin changes (real Postgres)', () => {
     const [revoked] = await rowsFor('DELETE /keys/:id', `id=${id}`);
     expect(revoked).toMatchObject({ before: { id, revokedAt: null }, after: { id } });
     expect((revoked!.after as { revokedAt: string | null }).revokedAt).not.toBeNull();
+  });
+
+  it('a Postgres change and its audit row commit together: when the row cannot be written, the change is not made', async () => {
+    const number = `7${randomInt(10_000_000, 99_999_999)}`;
+    const user = `doomed${randomInt(1_000_000, 9_999_999)}`;
+    expect((await req('POST', '/users', ADMIN, { username: user, role: 'supervisor', password: 'a long enough password' })).statusCode).toBe(201);
+    // A CHECK that refuses exactly these two rows makes the audit INSERT fail inside the change's transaction.
+    const constraint = `audit_refuses_${number}`;
+    await pool.query(`ALTER TABLE audit_log ADD CONSTRAINT ${constraint} CHECK (target NOT IN ('number=${number}', 'username=${user}')) NOT VALID`);
+    try {
+      const mapped = await req('PUT', `/numbers/${number}`, ADMIN, { flowId: 'main' });
+      expect(mapped.statusCode).toBe(500);
+      expect(mapped.json().error).toBe('internal_error');
+      expect((await req('GET', '/numbers', ADMIN)).json().numbers[number]).toBeUndefined();
+      expect((await pool.query('SELECT 1 FROM flow_numbers WHERE number = $1', [number])).rowCount).toBe(0);
+      expect((await req('DELETE', `/users/${user}`, ADMIN)).statusCode).toBe(500);
+      expect((await pool.query('SELECT 1 FROM users WHERE username = $1', [user])).rowCount).toBe(1);
+    } finally {
+      await pool.query(`ALTER TABLE audit_log DROP CONSTRAINT ${constraint}`);
+    }
+    // Control: with the log writable the same changes go through, each with its row.
+    expect((await req('PUT', `/numbers/${number}`, ADMIN, { flowId: 'main' })).statusCode).toBe(200);
+    expect((await req('DELETE', `/users/${user}`, ADMIN)).statusCode).toBe(204);
+    expect(await rowsFor('PUT /numbers/:number', `number=${number}`)).toEqual([expect.objectContaining({ before: null, after: 'main', outcome: 'applied' })]);
+    expect(await rowsFor('DELETE /users/:username', `username=${user}`)).toHaveLength(1);
+  });
+
+  it('a Redis change is audited first: no row, no change; otherwise the row is completed with its outcome', async () => {
+    const { name: _n, ...general } = (await req('GET', '/queues/general', ADMIN)).json() as Record<string, unknown>;
+    const queue = `auditq${randomInt(1_000_000, 9_999_999)}`;
+    const constraint = `audit_refuses_${queue}`;
+    await pool.query(`ALTER TABLE audit_log ADD CONSTRAINT ${constraint} CHECK (target <> 'name=${queue}') NOT VALID`);
+    try {
+      const refused = await req('PUT', `/queues/${queue}`, ADMIN, general);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json().error).toBe('audit_unavailable');
+      expect((await req('GET', `/queues/${queue}`, ADMIN)).statusCode).toBe(404);
+    } finally {
+      await pool.query(`ALTER TABLE audit_log DROP CONSTRAINT ${constraint}`);
+    }
+    expect((await req('PUT', `/queues/${queue}`, ADMIN, general)).statusCode).toBe(201);
+    // Refused by the config validator in the handler: the pending row says so.
+    expect((await req('PUT', `/queues/${queue}`, ADMIN, { ...general, wrapUpSeconds: -1 })).statusCode).toBe(422);
+    expect((await req('DELETE', `/queues/${queue}`, ADMIN)).statusCode).toBe(204);
+    expect(await rowsFor('PUT /queues/:name', `name=${queue}`)).toEqual([
+      expect.objectContaining({ outcome: 'refused', before: expect.objectContaining({ name: queue }), after: null }),
+      expect.objectContaining({ outcome: 'applied', before: null, after: expect.objectContaining({ name: queue }) }),
+    ]);
+    expect(await rowsFor('DELETE /queues/:name', `name=${queue}`)).toEqual([expect.objectContaining({ outcome: 'applied', before: expect.objectContaining({ name: queue }), after: null })]);
   });
 
   it('only admins read the log', async () => {
