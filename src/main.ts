@@ -32,7 +32,7 @@ import { createRedis } from './redis/redis.ts';
 import { LogSmsSender, WebhookSmsSender } from './sms/senders.ts';
 import { SmsQueue, startSmsWorker } from './sms/sms-queue.ts';
 import { AriTelephony } from './telephony/ari/ari-telephony.ts';
-import { flowsNamingQueue } from './flows/queue-references.ts';
+import { liveQueueCatalog, queueReferences } from './flows/queue-references.ts';
 import { loadRoutingConfig } from './routing/routing-config.ts';
 import { RoutingAdmin } from './routing/routing-admin.ts';
 import { RoutingService } from './routing/routing-service.ts';
@@ -87,6 +87,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const opsWriter = new EventWriter(new AgentIntervalSink(pool), log.child({ part: 'ops-event-writer' }), { ...writerOptions, name: 'ops_events' });
   let migrated = false;
   let stopping = false;
+  let markRoutingSeeded: () => void = () => undefined;
+  const routingSeeded = new Promise<void>((r) => (markRoutingSeeded = r));
   const prepareDatabase = async (attempt = 0): Promise<void> => {
     if (stopping) return;
     try {
@@ -94,6 +96,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
         const applied = await migrate(pool);
         if (applied.length) log.info({ applied }, 'migrations applied');
       }
+      // Stored flows are checked against the live queues: wait until routing has loaded them.
+      await routingSeeded;
       const { conflicts } = await flows.sync(flowStore);
       for (const c of conflicts) log.error(c);
       await emergency.load();
@@ -131,10 +135,12 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     store: routingStore,
     ops: opsEvents,
     files: routingConfig,
-    flowsNamingQueue: (queue) => flowsNamingQueue(flows, queue),
+    queueReferences: (queue) => queueReferences(flows, queue),
     log: log.child({ part: 'routing-admin' }),
     now: () => Date.now(),
   });
+  // Flows published or rolled back name the queues that exist now, not those of queues.json.
+  flows.followQueues(() => liveQueueCatalog({ queues: routingAdmin.queues(), agents: routingAdmin.agents() }, bundle.catalog.skills));
   let dispatcher: Dispatcher | null = null;
   // Fired timers go to the routing service built just below (the two need each other).
   let onTimer: (job: TimerJob) => Promise<void> = async () => undefined;
@@ -165,6 +171,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       const source = await routingAdmin.seed();
       log.info({ source }, source === 'stored' ? 'routing config: kept the stored one (files unchanged)' : 'routing config: applied the files');
       routingReady = true;
+      markRoutingSeeded();
     } catch (err) {
       const delay = Math.min(5_000, 250 * 2 ** attempt);
       log.warn({ err: (err as Error).message, retryInMs: delay }, 'routing not configured yet; retrying');

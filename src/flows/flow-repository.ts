@@ -36,6 +36,7 @@ export class FlowRepository implements FlowResolver {
   private readonly catalog: FlowCatalog;
   private readonly files: readonly Flow[];
   private readonly fileNumbers: Readonly<Record<string, string>>;
+  private queueSource: (() => Pick<FlowCatalog, 'queues' | 'skills'>) | null = null;
 
   constructor(bundle: FlowBundle) {
     this.catalog = bundle.catalog;
@@ -80,10 +81,24 @@ export class FlowRepository implements FlowResolver {
     return { ...this.numbers };
   }
 
+  /**
+   * Queues and skills from now on come from `source` (the live routing configuration) instead
+   * of queues.json, so a flow may name a queue created through the queue API. The file
+   * catalog still decides at construction: file flows are checked before routing is up.
+   */
+  followQueues(source: () => Pick<FlowCatalog, 'queues' | 'skills'>): void {
+    this.queueSource = source;
+  }
+
+  /** The catalog a flow is checked against now. */
+  private catalogNow(flowIds: ReadonlySet<string>): FlowCatalog {
+    return { ...this.catalog, ...this.queueSource?.(), flowIds };
+  }
+
   validate(doc: unknown): ReturnType<typeof validateFlow> {
     const id = (doc as { id?: unknown } | null)?.id;
     const flowIds = new Set([...this.activeVersion.keys(), ...(typeof id === 'string' ? [id] : [])]);
-    return validateFlow(doc, { ...this.catalog, flowIds });
+    return validateFlow(doc, this.catalogNow(flowIds));
   }
 
   /**
@@ -103,7 +118,11 @@ export class FlowRepository implements FlowResolver {
   }
 
   async rollback(store: FlowStore, id: string, version: number, author: string, audit?: AuditContext): Promise<void> {
-    if (!this.get(id, version)) throw new FlowRejected([{ path: 'version', message: `flow ${id} has no version ${version}` }]);
+    const flow = this.get(id, version);
+    if (!flow) throw new FlowRejected([{ path: 'version', message: `flow ${id} has no version ${version}` }]);
+    // An older version may name what no longer exists (a queue removed since): not again.
+    const v = this.validate(flow);
+    if (!v.ok) throw new FlowRejected(v.errors);
     await store.setActive(id, version, author, audit);
     this.activeVersion.set(id, version);
   }
@@ -134,7 +153,7 @@ export class FlowRepository implements FlowResolver {
     await store.seedNumbers(this.fileNumbers, 'file');
     const state = await store.load();
     for (const sv of state.versions) {
-      const v = validateFlow(sv.body, { ...this.catalog, flowIds: new Set(state.versions.map((x) => x.flowId)) });
+      const v = validateFlow(sv.body, this.catalogNow(new Set(state.versions.map((x) => x.flowId))));
       if (!v.ok) {
         conflicts.push(`stored flow ${sv.flowId} v${sv.version} no longer validates: ${v.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
         continue;

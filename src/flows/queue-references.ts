@@ -1,14 +1,37 @@
+import type { FlowQueueNode } from '../routing/config-edits.ts';
+import type { FlowCatalog } from './catalog.ts';
 import type { FlowRepository } from './flow-repository.ts';
 
 /**
- * Ids of the flows whose active version has a queue node for `queue`: removing that queue
- * would send their callers nowhere. Older versions are not counted, so a queue is free once no
- * active version names it; a call still running an older version, or a rollback to one, then
- * finds the queue gone (enqueue is refused and the caller hears the apology).
+ * The queue nodes of the active flow versions that send callers to `queue`. Older versions are
+ * not counted, so a queue is free once no active version names it; a call still running an
+ * older version then finds the queue gone (enqueue is refused and the caller hears the
+ * apology), and a rollback to such a version is refused by the flow validator.
  */
-export function flowsNamingQueue(flows: FlowRepository, queue: string): string[] {
-  return flows
-    .list()
-    .filter((f) => Object.values(flows.active(f.id)?.nodes ?? {}).some((n) => n.type === 'queue' && n.queue === queue))
-    .map((f) => f.id);
+export function queueReferences(flows: FlowRepository, queue: string): FlowQueueNode[] {
+  return flows.list().flatMap((f) => {
+    const flow = flows.active(f.id);
+    if (!flow) return [];
+    return Object.entries(flow.nodes)
+      .filter(([, n]) => n.type === 'queue' && n.queue === queue)
+      .map(([node]) => ({ flow: flow.id, version: flow.version, node }));
+  });
+}
+
+/** The queue part of a routing configuration, as much of it as flows may refer to. */
+export interface LiveQueues {
+  readonly queues: readonly { readonly name: string; readonly skills: readonly { readonly skill: string }[] }[];
+  readonly agents: readonly { readonly skills: Readonly<Record<string, number>> }[];
+}
+
+/**
+ * What flows may name, from the live routing configuration (queues created or removed through
+ * the API count at once): its queues, and as skills those declared in queues.json plus any a
+ * live queue or agent uses.
+ */
+export function liveQueueCatalog(live: LiveQueues, declaredSkills: ReadonlySet<string>): Pick<FlowCatalog, 'queues' | 'skills'> {
+  const skills = new Set(declaredSkills);
+  for (const q of live.queues) for (const s of q.skills) skills.add(s.skill);
+  for (const a of live.agents) for (const s of Object.keys(a.skills)) skills.add(s);
+  return { queues: new Map(live.queues.map((q) => [q.name, { skills: q.skills.map((s) => s.skill) }])), skills };
 }

@@ -63,17 +63,32 @@ export function withQueue(cfg: RoutingConfig, name: string, body: unknown): Rout
   return { ...cfg, queues: exists ? cfg.queues.map((q) => (q.name === name ? queue : q)) : [...cfg.queues, queue] };
 }
 
+/** A queue node of an active flow version that names a queue. */
+export interface FlowQueueNode {
+  readonly flow: string;
+  readonly version: number;
+  readonly node: string;
+}
+
 /**
- * Removes queue `name`. Refused while a published flow sends callers to it (`flows`: their
- * ids) or another queue overflows to it: both would route calls to a queue that is gone.
+ * Removes queue `name`. Refused (`queue_in_use`, one error per user naming the flow and node
+ * or the queue) while an active flow's queue node sends callers to it or another queue
+ * overflows to it: both would route calls to a queue that is gone.
  */
-export function withoutQueue(cfg: RoutingConfig, name: string, flows: readonly string[]): RoutingConfig {
+export function withoutQueue(cfg: RoutingConfig, name: string, flowNodes: readonly FlowQueueNode[]): RoutingConfig {
   if (!cfg.queues.some((q) => q.name === name)) throw new ConfigEditError('queue_not_found', `no queue ${name}`);
   const users = [
-    ...flows.map((f) => `flow ${f}`),
-    ...cfg.queues.filter((q) => q.overflow.some((o) => o.action === 'move' && o.queue === name)).map((q) => `queue ${q.name} (overflow)`),
+    ...flowNodes.map((r) => ({
+      label: `flow ${r.flow} node ${r.node}`,
+      issue: { path: `flows.${r.flow}.nodes.${r.node}`, message: `flow ${r.flow} (active version ${r.version}) sends callers to queue ${name} at node ${r.node}` },
+    })),
+    ...cfg.queues
+      .filter((q) => q.overflow.some((o) => o.action === 'move' && o.queue === name))
+      .map((q) => ({ label: `queue ${q.name} (overflow)`, issue: { path: `queues.${q.name}.overflow`, message: `queue ${q.name} overflows to queue ${name}` } })),
   ];
-  if (users.length) throw new ConfigEditError('queue_in_use', `queue ${name} is used by ${users.join(', ')}`);
+  if (users.length) {
+    throw new ConfigEditError('queue_in_use', `queue ${name} is used by ${users.map((u) => u.label).join(', ')}`, users.map((u) => u.issue));
+  }
   return { ...cfg, queues: cfg.queues.filter((q) => q.name !== name) };
 }
 

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { OpsEventSink } from '../domain/ops-event.ts';
 import type { Logger } from '../log/logger.ts';
-import { ConfigEditError, configChanges, withAgent, withoutAgent, withoutQueue, withQueue } from './config-edits.ts';
+import { ConfigEditError, configChanges, withAgent, withoutAgent, withoutQueue, withQueue, type FlowQueueNode } from './config-edits.ts';
 import type { FileRoutingConfig, RoutingConfig } from './routing-config.ts';
 import type { RoutingStore } from './routing-store.ts';
 import { AgentConfigSchema, QueueConfigSchema, RoutingError, type AgentConfig, type QueueConfig } from './types.ts';
@@ -36,8 +36,8 @@ export interface RoutingAdminDeps {
   ops: OpsEventSink;
   /** queues.json + agents.json as loaded at startup. */
   files: FileRoutingConfig;
-  /** Ids of the published flows that send callers to `queue`. */
-  flowsNamingQueue(queue: string): readonly string[];
+  /** The queue nodes of the active flow versions that send callers to `queue`. */
+  queueReferences(queue: string): readonly FlowQueueNode[];
   log: Logger;
   now(): number;
 }
@@ -108,7 +108,7 @@ export class RoutingAdmin {
   }
 
   async removeQueue(name: string, actor: string): Promise<void> {
-    return this.edit(actor, (cfg) => withoutQueue(cfg, name, this.deps.flowsNamingQueue(name)), () => undefined);
+    return this.edit(actor, (cfg) => withoutQueue(cfg, name, this.deps.queueReferences(name)), () => undefined);
   }
 
   async putAgent(id: string, body: unknown, actor: string): Promise<{ agent: AgentConfig; created: boolean }> {

@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { FlowRejected, FlowRepository } from '../../src/flows/flow-repository.ts';
 import { loadFlowDir } from '../../src/flows/loader.ts';
+import { liveQueueCatalog, queueReferences } from '../../src/flows/queue-references.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { TokenAuth } from '../../src/http/auth.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { FlowStore } from '../../src/records/flow-store.ts';
 import { migrate } from '../../src/records/migrate.ts';
+import { RoutingAdmin } from '../../src/routing/routing-admin.ts';
+import { loadRoutingConfig } from '../../src/routing/routing-config.ts';
+import { RoutingStore } from '../../src/routing/routing-store.ts';
 
 const FLOWS_DIR = resolve(import.meta.dirname, '../../ivr-flows');
 const ADMIN = 'admin-token-for-flow-admin-tests';
@@ -181,5 +186,112 @@ describe('flow admin HTTP API (real Postgres)', () => {
     const unknownNumberFlow = await app.inject({ method: 'PUT', url: '/numbers/12345', payload: { flowId: 'ghost' }, headers: as(ADMIN) });
     expect(unknownNumberFlow.json()).toMatchObject({ error: 'flow_invalid', errors: [{ path: 'flowId', message: 'unknown flow "ghost"' }] });
     expect((await app.inject({ url: '/flows/ghost', headers: as(ADMIN) })).json()).toMatchObject({ error: 'flow_not_found' });
+  });
+});
+
+describe('flows name the live queues, not queues.json (real Postgres and Redis)', () => {
+  const pool = new pg.Pool({ connectionString: inject('databaseUrl') });
+  const redis = new Redis(inject('redisUrl'));
+  const store = new FlowStore(pool);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  let flows: FlowRepository;
+  let admin: RoutingAdmin;
+  const auth = new TokenAuth(`admin:${ADMIN}`);
+  const as = { authorization: `Bearer ${ADMIN}` };
+
+  beforeAll(async () => {
+    await migrate(pool);
+    const bundle = await loadFlowDir(FLOWS_DIR, ['crm']);
+    flows = new FlowRepository(bundle);
+    const prefix = `${inject('redisPrefix')}fa-live-${randomUUID().slice(0, 6)}:`;
+    admin = new RoutingAdmin({
+      redis,
+      prefix,
+      store: new RoutingStore(redis, prefix),
+      ops: { append: () => undefined },
+      files: await loadRoutingConfig(FLOWS_DIR),
+      queueReferences: (q) => queueReferences(flows, q),
+      log: createLogger('silent'),
+      now: () => Date.now(),
+    });
+    // As main.ts wires it: routing first, then the flows checked against its live queues.
+    await admin.seed();
+    flows.followQueues(() => liveQueueCatalog({ queues: admin.queues(), agents: admin.agents() }, bundle.catalog.skills));
+    await flows.sync(store);
+    app = await buildApp({
+      logger: createLogger('silent'),
+      readiness: { ari: () => true, postgres: async () => true, redis: async () => true, migrated: () => true },
+      flows: { flows, store, auth },
+      routingAdmin: { admin, auth },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await pool.end();
+    await redis.quit();
+  });
+
+  const queueFlow = (id: string, queue: string, skills: string[] = []) => ({
+    id,
+    version: 1,
+    name: 'queue test',
+    language: 'zh',
+    start: 'wait',
+    nodes: { wait: { type: 'queue', queue, skills, next: 'bye' }, bye: { type: 'hangup', reason: 'completed' } },
+  });
+  const queueBody = { skills: [{ skill: 'claims', minProficiency: 1 }], strategy: 'longest-idle', ringTimeoutSeconds: 15, wrapUpSeconds: 10, maxWaitSeconds: 300, agingPerMinute: 1 };
+  const publish = (flow: object, id: string) => app.inject({ method: 'POST', url: `/flows/${id}/versions`, payload: flow, headers: as });
+
+  it('a queue created through the queue API can be named by a flow at once; before, it is an unknown queue', async () => {
+    const queue = `claims-${randomUUID().slice(0, 6)}`;
+    const id = `fq-${randomUUID().slice(0, 6)}`;
+    const early = await publish(queueFlow(id, queue, ['claims']), id);
+    expect(early.statusCode).toBe(422);
+    expect(early.json().errors).toEqual([
+      { path: 'nodes.wait.queue', message: `unknown queue "${queue}"` },
+      { path: 'nodes.wait.skills.0', message: 'unknown skill "claims"' },
+    ]);
+    expect(flows.active(id)).toBeUndefined();
+
+    expect((await app.inject({ method: 'PUT', url: `/queues/${queue}`, payload: queueBody, headers: as })).statusCode).toBe(201);
+    expect((await app.inject({ method: 'POST', url: '/flows/validate', payload: queueFlow(id, queue, ['claims']), headers: as })).json()).toEqual({ ok: true });
+    const ok = await publish(queueFlow(id, queue, ['claims']), id);
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(flows.active(id)?.nodes.wait).toMatchObject({ type: 'queue', queue });
+    // queues.json never heard of it: the live configuration is what counts.
+    expect((await loadRoutingConfig(FLOWS_DIR)).queues.some((q) => q.name === queue)).toBe(false);
+
+    // A restarted app (another repository on the same Postgres and Redis) keeps the flow.
+    const other = new FlowRepository(await loadFlowDir(FLOWS_DIR, ['crm']));
+    other.followQueues(() => liveQueueCatalog({ queues: admin.queues(), agents: admin.agents() }, new Set()));
+    const { conflicts } = await other.sync(store);
+    expect(conflicts.filter((c) => c.includes(id))).toEqual([]);
+    expect(other.active(id)?.version).toBe(1);
+  });
+
+  it('deleting a queue an active flow sends callers to is refused (409 queue_in_use naming flow and node); once no active version names it, it goes, and a rollback to the old version is refused', async () => {
+    const queue = `claims-${randomUUID().slice(0, 6)}`;
+    const id = `fq-${randomUUID().slice(0, 6)}`;
+    expect((await app.inject({ method: 'PUT', url: `/queues/${queue}`, payload: queueBody, headers: as })).statusCode).toBe(201);
+    expect((await publish(queueFlow(id, queue), id)).statusCode).toBe(201);
+
+    const refused = await app.inject({ method: 'DELETE', url: `/queues/${queue}`, headers: as });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toEqual({
+      error: 'queue_in_use',
+      message: `queue ${queue} is used by flow ${id} node wait`,
+      errors: [{ path: `flows.${id}.nodes.wait`, message: `flow ${id} (active version 1) sends callers to queue ${queue} at node wait` }],
+    });
+    expect(admin.queue(queue)).toBeDefined();
+
+    // Version 2 no longer queues: the queue is free.
+    expect((await publish(shortFlow(id), id)).json()).toEqual({ id, version: 2 });
+    expect((await app.inject({ method: 'DELETE', url: `/queues/${queue}`, headers: as })).statusCode).toBe(204);
+    expect(admin.queue(queue)).toBeUndefined();
+
+    const back = await app.inject({ method: 'POST', url: `/flows/${id}/rollback`, payload: { version: 1 }, headers: as });
+    expect(back.statusCode).toBe(422);
+    expect(back.json()).toMatchObject({ error: 'flow_invalid', errors: [{ path: 'nodes.wait.queue', message: `unknown queue "${queue}"` }] });
+    expect(flows.active(id)?.version).toBe(2);
   });
 });

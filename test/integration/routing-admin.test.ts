@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { FlowRepository } from '../../src/flows/flow-repository.ts';
 import { loadFlowDir } from '../../src/flows/loader.ts';
-import { flowsNamingQueue } from '../../src/flows/queue-references.ts';
+import { queueReferences } from '../../src/flows/queue-references.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { TokenAuth } from '../../src/http/auth.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -102,7 +102,7 @@ async function instance(cfg: FileRoutingConfig, prefix = `${inject('redisPrefix'
     store,
     ops,
     files: cfg,
-    flowsNamingQueue: (q) => flowsNamingQueue(flows, q),
+    queueReferences: (q) => queueReferences(flows, q),
     log,
     now: () => Date.now(),
   });
@@ -269,13 +269,26 @@ describe('routing config admin API (real Redis and Postgres)', () => {
 
     const named = await app.inject({ method: 'DELETE', url: '/queues/general', headers: as(ADMIN) });
     expect(named.statusCode).toBe(409);
-    expect(named.json()).toMatchObject({ error: 'queue_in_use', message: 'queue general is used by flow main' });
+    // Every queue node that sends callers there is named, with its flow and active version.
+    const mainVersion = flows.active('main')!.version;
+    expect(named.json()).toEqual({
+      error: 'queue_in_use',
+      message: 'queue general is used by flow main node agent_queue, flow main node agent_queue_en',
+      errors: [
+        { path: 'flows.main.nodes.agent_queue', message: `flow main (active version ${mainVersion}) sends callers to queue general at node agent_queue` },
+        { path: 'flows.main.nodes.agent_queue_en', message: `flow main (active version ${mainVersion}) sends callers to queue general at node agent_queue_en` },
+      ],
+    });
 
     const over = uniq('over');
     expect((await app.inject({ method: 'PUT', url: `/queues/${over}`, headers: as(ADMIN), payload: queueBody({ overflow: [{ afterSeconds: 30, action: 'move', queue: spare }] }) })).statusCode).toBe(201);
     const target = await app.inject({ method: 'DELETE', url: `/queues/${spare}`, headers: as(ADMIN) });
     expect(target.statusCode).toBe(409);
-    expect(target.json()).toMatchObject({ error: 'queue_in_use', message: `queue ${spare} is used by queue ${over} (overflow)` });
+    expect(target.json()).toEqual({
+      error: 'queue_in_use',
+      message: `queue ${spare} is used by queue ${over} (overflow)`,
+      errors: [{ path: `queues.${over}.overflow`, message: `queue ${over} overflows to queue ${spare}` }],
+    });
     expect(admin.queue('general')).toBeDefined();
     expect(admin.queue(spare)).toBeDefined();
   });
