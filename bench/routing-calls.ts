@@ -5,6 +5,7 @@
  * and the server's µs for the EVALSHA. Use a Redis of its own: other clients' commands would be
  * counted too.
  *   node bench/routing-calls.ts [cycles=2000] [redis url=redis://127.0.0.1:6390]
+ * ROUTING_CALLS_PAUSE_MS=n waits n ms between the set-up and the cycles (to attach a profiler).
  */
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
@@ -53,6 +54,12 @@ try {
   for (const a of agents) await store.changeAgentState(a.id, 'login', undefined, t0);
   const pending: Offer[] = await store.claim(t0);
   for (let i = 0; i < pending.length; i++) await store.enqueue(newBenchCall(t0));
+  // Lets a profiler attached to the server (e.g. callgrind_control -z) start at the cycles.
+  const pause = Number(process.env.ROUTING_CALLS_PAUSE_MS ?? 0);
+  if (pause) {
+    console.log('set up; cycles start in', pause, 'ms');
+    await new Promise((r) => setTimeout(r, pause));
+  }
   let decisions = 0;
   for (let i = 0; i < cycles; i++) {
     const now = t0 + i;

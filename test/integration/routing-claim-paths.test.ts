@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
+import { expectAvailabilityIndexes } from '../helpers/routing-fixtures.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
 import type { AgentConfig, Offer, QueueConfig, Strategy, WaitingCall } from '../../src/routing/types.ts';
@@ -156,15 +157,7 @@ describe('claim on floors of every size', () => {
       // Indexes agree with the agents: the available set, each queue's index, the skill indexes.
       const list = await store.listAgents();
       const available = list.filter((a) => a.state === 'available');
-      expect((await redis.smembers(`${prefix}routing:avail`)).sort()).toEqual(available.map((a) => a.id).sort());
-      for (const q of queues) {
-        const eligible = available.filter((a) => queueSkillSum(a.skills, byQueue.get(q.name)!) !== null).map((a) => a.id).sort();
-        expect((await redis.zrange(`${prefix}routing:aq:${q.name}`, 0, -1)).sort(), q.name).toEqual(eligible);
-      }
-      for (const s of await redis.smembers(`${prefix}routing:xs`)) {
-        const holders = available.filter((a) => a.skills[s]).map((a) => a.id).sort();
-        expect((await redis.zrange(`${prefix}routing:as:${s}`, 0, -1)).sort(), s).toEqual(holders);
-      }
+      await expectAvailabilityIndexes(redis, prefix, available, queues);
       for (const q of queues) {
         const classes = await redis.zrange(`${prefix}routing:qh:${q.name}`, 0, -1);
         expect(await redis.exists(`${prefix}routing:qc:${q.name}`), 'qc is gone once qh is built').toBe(0);

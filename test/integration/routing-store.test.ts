@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
+import { expectAvailabilityIndexes } from '../helpers/routing-fixtures.ts';
 import { LuaScript } from '../../src/routing/lua-scripts.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
@@ -670,12 +671,7 @@ describe('concurrency', () => {
     const store = new RoutingStore(redis, prefix);
     const last = await store.claim(T0 + 60 * MIN);
     const list = await store.listAgents();
-    const available = list.filter((a) => a.state === 'available').map((a) => a.id).sort();
-    expect((await redis.smembers(`${prefix}routing:avail`)).sort()).toEqual(available);
-    for (const q of queues) {
-      const eligible = list.filter((a) => a.state === 'available' && queueSkillSum(a.skills, q) !== null).map((a) => a.id).sort();
-      expect((await redis.zrange(`${prefix}routing:aq:${q.name}`, 0, -1)).sort()).toEqual(eligible);
-    }
+    await expectAvailabilityIndexes(redis, prefix, list.filter((a) => a.state === 'available'), queues);
     // Every offer was worked to the end, so only the last claim's agents ring.
     expect(list.filter((a) => a.state === 'ringing').map((a) => a.id).sort()).toEqual(last.map((o) => o.agentId).sort());
     expect(new Set(last.map((o) => o.agentId)).size).toBe(last.length);

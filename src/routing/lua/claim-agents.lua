@@ -11,9 +11,13 @@
 -- A queue with at most SMALL available agents has them all read at once, with their skills;
 -- a larger one is read in score order, a chunk at a time.
 local SMALL = 32
--- With at most this many agents available in all, they are read first and each queue's
--- candidates come from their eligibility lists (scored with the same agent_score as the index).
-local FEW = 16
+-- The aq/as indexes are built when a claim finds more than IDX_ON agents available and dropped
+-- when it finds IDX_OFF or fewer (apart, so a floor hovering at one count does not rebuild them
+-- on every claim). Without them, claim reads every available agent from av in one HGETALL and
+-- each queue's candidates come from their eligibility lists (scored with the same agent_score
+-- as the index): what a busy floor, with a few agents free at a time, does on every decision.
+local IDX_ON = 64
+local IDX_OFF = 32
 local taken = {}
 -- Set first thing by claim.lua: the time of the run and the available agents in all.
 local now = 0
@@ -40,8 +44,7 @@ local info_of = {}
 local function agent_info(id)
   local t = info_of[id]
   if not t then
-    local v = redis.call('HMGET', B .. 'a:' .. id, 'sk', 'elig', 'endpoint', 'lastEnd', 'calls')
-    t = { id = id, sk = v[1] or '', elig = v[2] or '', endpoint = v[3] or '', lastEnd = tonumber(v[4]) or 0, calls = tonumber(v[5]) or 0 }
+    t = parse_avail(id, redis.call('HGET', B .. 'av', id) or '')
     info_of[id] = t
   end
   return t
@@ -124,7 +127,54 @@ local function skill_avail(s)
   return n
 end
 
--- With FEW agents or fewer available: queue -> candidates { id, score } in index order, for the
+-- Every available agent, read into info_of in one call.
+local function read_all_available()
+  local all, ids = redis.call('HGETALL', B .. 'av'), {}
+  for i = 1, #all, 2 do
+    info_of[all[i]] = parse_avail(all[i], all[i + 1])
+    ids[#ids + 1] = all[i]
+  end
+  return ids
+end
+
+-- The aq/as indexes dropped (left empty by the last claim, or stale from before av existed).
+local function drop_indexes()
+  local keys = { 'DEL', B .. 'avail' }
+  for _, q in ipairs(redis.call('SMEMBERS', B .. 'queues')) do keys[#keys + 1] = B .. 'aq:' .. q end
+  for s in pairs(xs_set()) do keys[#keys + 1] = B .. 'as:' .. s end
+  redis.call(unpack(keys))
+  redis.call('HDEL', B .. 'qconf', '#idx')
+  idx_state = false
+end
+
+-- The aq/as indexes built from the available agents `ids` (in info_of), one ZADD per key.
+local function build_indexes(ids)
+  drop_indexes()
+  local xs, groups = xs_set(), {}
+  local function add(key, score, id)
+    local g = groups[key]
+    if not g then
+      g = {}
+      groups[key] = g
+    end
+    g[#g + 1] = score
+    g[#g + 1] = id
+  end
+  for _, id in ipairs(ids) do
+    local a = agent_info(id)
+    for q, code, sum in string.gmatch(a.elig, ELIG) do add(B .. 'aq:' .. q, agent_score(code, a.lastEnd, a.calls, tonumber(sum)), id) end
+    for skill, p in string.gmatch(a.sk, '([^,=]+)=(%d+)') do
+      if xs[skill] then add(B .. 'as:' .. skill, p, id) end
+    end
+  end
+  for key, g in pairs(groups) do
+    for i = 1, #g, 2000 do redis.call('ZADD', key, unpack(g, i, math.min(i + 1999, #g))) end
+  end
+  redis.call('HSET', B .. 'qconf', '#idx', 1)
+  idx_state = true
+end
+
+-- Without the indexes: queue -> candidates { id, score } in index order, for the
 -- queues in `wanted`, from the agents' eligibility lists. Same scores as index_agent wrote.
 local function few_candidates(ids, wanted)
   local by_queue = {}

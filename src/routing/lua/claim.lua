@@ -11,26 +11,32 @@
 -- valid while matching and a run that pairs many agents pays one call per key, not per pair.
 now = tonumber(ARGV[2])
 local max_calls = tonumber(ARGV[3])
-total_avail = redis.call('SCARD', B .. 'avail')
+total_avail = redis.call('HLEN', B .. 'av')
 if total_avail == 0 then return {} end
 local ready = redis.call('SMEMBERS', B .. 'ready')
 if #ready == 0 then return {} end
 
--- With fewer agents available than queues to look at, read the agents (one HMGET each) rather
--- than every ready queue's index (one ZRANGE each).
+local classes = {}
+local confs = redis.call('HMGET', B .. 'qconf', '#qh', '#idx', unpack(ready))
+if not confs[1] then rebuild_class_heads() end
+idx_state = confs[2] ~= false
+
+-- Many agents available: the indexes (built now if they are not there); few: every agent read
+-- at once, the indexes dropped if they are there.
 local few
-if total_avail <= FEW and total_avail < #ready then
+if total_avail > IDX_ON and not idx_state then
+  build_indexes(read_all_available())
+elseif total_avail <= IDX_OFF or not idx_state then
+  if idx_state then drop_indexes() end
   local wanted = {}
   for _, q in ipairs(ready) do wanted[q] = true end
-  few = few_candidates(redis.call('SMEMBERS', B .. 'avail'), wanted)
+  few = few_candidates(read_all_available(), wanted)
 end
+local idx = idx_state
 
-local classes = {}
-local confs = redis.call('HMGET', B .. 'qconf', '#qh', unpack(ready))
-if not confs[1] then rebuild_class_heads() end
 for qn, q in ipairs(ready) do
   -- wrapUp is missing from entries written before it was added: call-ended then reads the queue.
-  local strategy, aging, ring, wrap = string.match(confs[qn + 1] or '', '^([^,]+),([^,]+),([^,]+),?([^,]*)$')
+  local strategy, aging, ring, wrap = string.match(confs[qn + 2] or '', '^([^,]+),([^,]+),([^,]+),?([^,]*)$')
   local qi = { name = q, strategy = strategy, aging = tonumber(aging), ring = ring, wrap = wrap }
   local heads = {}
   if strategy then
@@ -223,7 +229,7 @@ local function remove_all(cmd, groups)
   end
 end
 
-local zrem, srem = {}, {}
+local zrem, hdel = {}, {}
 local out = {}
 for _, o in ipairs(offers) do
   local q = o.c.q
@@ -239,9 +245,11 @@ for _, o in ipairs(offers) do
     -- Every offered agent came from the availability indexes, so it is available: it leaves
     -- them all (what deindex_agent does for one agent) and rings (what set_state writes).
     local a = agent_info(id)
-    add_to(srem, B .. 'avail', id)
-    for _, skill in ipairs(agent_xs(id)) do add_to(zrem, B .. 'as:' .. skill, id) end
-    for qn in string.gmatch(a.elig, ELIG) do add_to(zrem, B .. 'aq:' .. qn, id) end
+    add_to(hdel, B .. 'av', id)
+    if idx then
+      for _, skill in ipairs(agent_xs(id)) do add_to(zrem, B .. 'as:' .. skill, id) end
+      for qn in string.gmatch(a.elig, ELIG) do add_to(zrem, B .. 'aq:' .. qn, id) end
+    end
     redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now, 'ra', ra, 'wrap', q.wrap)
     out[#out + 1] = call_id
     out[#out + 1] = id
@@ -252,7 +260,7 @@ for _, o in ipairs(offers) do
   end
 end
 remove_all('ZREM', zrem)
-remove_all('SREM', srem)
+remove_all('HDEL', hdel)
 -- Each class that gave calls gets its new head's score in qh:<queue>, known from the read-ahead
 -- (a head read and not offered, or the next read one); a class whose read-ahead reached its end
 -- and was all offered is empty and leaves qh.

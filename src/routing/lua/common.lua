@@ -13,10 +13,15 @@
 --   qh:<queue>         zset  extras strings of the classes that have waiting calls, each scored
 --                            by its head's waiting score, so
 --                            claim reads every class head of a queue in one call (class_heads)
---   avail              set   available agents
+--   av                 hash  available agents: id -> 'lastEnd|calls|elig|sk|endpoint', all that
+--                            claim needs of one (avail_entry), so few agents are one HGETALL
 --   aq:<queue>         zset  available agents eligible for the queue, scored by its strategy
 --   as:<skill>         zset  available agents with the skill, scored by proficiency, kept
 --                            only for skills in xs
+--                            aq and as exist only while qconf has '#idx': claim builds them when
+--                            it finds many agents available and drops them when few are left
+--                            (claim-agents.lua), as they cost a write per queue and skill on each
+--                            agent state change and only pay off in a claim over many agents
 --   xs                 set   skills that calls have asked for beyond their queue's
 --   ready              set   queues where claim may find a match (a hint, see claim.lua)
 -- Waiting-call members are the 16-digit enqueue time followed by the call id, so calls with the
@@ -80,22 +85,42 @@ end
 -- elig: 'queue=<strategy code>:<sum of proficiency on the queue skills>,...'
 local ELIG = '([^,=]+)=(%a):(%d+)'
 
+-- What av holds for an available agent, and back.
+local function avail_entry(a)
+  return string.format('%.17g|%.17g|', a.lastEnd, a.calls) .. a.elig .. '|' .. a.sk .. '|' .. a.endpoint
+end
+local function parse_avail(id, v)
+  local last_end, calls, elig, sk, endpoint = string.match(v or '', '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  return { id = id, lastEnd = tonumber(last_end) or 0, calls = tonumber(calls) or 0, elig = elig or '', sk = sk or '', endpoint = endpoint or '' }
+end
+
+-- Whether the aq/as indexes are kept now (see av above), read once per script run.
+local idx_state
+local function indexed()
+  if idx_state == nil then idx_state = redis.call('HGET', B .. 'qconf', '#idx') ~= false end
+  return idx_state
+end
+
 local function index_agent(a)
-  redis.call('SADD', B .. 'avail', a.id)
-  local names, profs = extra_skills(a.sk)
-  for i, skill in ipairs(names) do
-    redis.call('ZADD', B .. 'as:' .. skill, profs[i], a.id)
+  redis.call('HSET', B .. 'av', a.id, avail_entry(a))
+  local idx = indexed()
+  if idx then
+    local names, profs = extra_skills(a.sk)
+    for i, skill in ipairs(names) do
+      redis.call('ZADD', B .. 'as:' .. skill, profs[i], a.id)
+    end
   end
   local ready = { 'SADD', B .. 'ready' }
   for q, code, sum in string.gmatch(a.elig, ELIG) do
-    redis.call('ZADD', B .. 'aq:' .. q, agent_score(code, a.lastEnd, a.calls, tonumber(sum)), a.id)
+    if idx then redis.call('ZADD', B .. 'aq:' .. q, agent_score(code, a.lastEnd, a.calls, tonumber(sum)), a.id) end
     ready[#ready + 1] = q
   end
   if #ready > 2 then redis.call(unpack(ready)) end
 end
 
 local function deindex_agent(a)
-  redis.call('SREM', B .. 'avail', a.id)
+  redis.call('HDEL', B .. 'av', a.id)
+  if not indexed() then return end
   for _, skill in ipairs((extra_skills(a.sk))) do
     redis.call('ZREM', B .. 'as:' .. skill, a.id)
   end
@@ -141,7 +166,8 @@ local function add_waiting(call_id, queue, extras, priority, enq, aging, extra)
   redis.call('ZADD', B .. 'wc:' .. queue .. '|' .. extras, score, member)
   -- LT: the class's head score only ever improves by an addition (a new class is added).
   redis.call('ZADD', B .. 'qh:' .. queue, 'LT', score, extras)
-  if redis.call('ZCARD', B .. 'aq:' .. queue) > 0 then redis.call('SADD', B .. 'ready', queue) end
+  -- Whether an available agent could take it is claim's to find out (aq may not exist).
+  redis.call('SADD', B .. 'ready', queue)
   local args = { 'HSET', B .. 'c:' .. call_id, 'status', 'waiting', 'ringing', '', 'member', member }
   if extra then
     for _, v in ipairs(extra) do args[#args + 1] = v end

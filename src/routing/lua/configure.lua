@@ -78,6 +78,8 @@ for _, c in ipairs(cfg.agents) do
   local a = load_agent(c.id)
   if a.state == 'available' then index_agent(a) end
 end
+-- Available agents were a set before av held them.
+redis.call('DEL', B .. 'avail')
 -- A store configured for the first time (or first since qh exists) gets it now rather than in
 -- its first claim.
 if not redis.call('HGET', B .. 'qconf', '#qh') then rebuild_class_heads() end

@@ -11,12 +11,14 @@ local ck = B .. 'c:' .. call_id
 if redis.call('EXISTS', ck) == 1 then
   return fail('CALL_EXISTS', 'call ' .. call_id .. ' is already in routing')
 end
--- A skill asked for as an extra for the first time gets its index of available agents.
+-- A skill asked for as an extra for the first time gets its index of available agents (while
+-- the indexes are kept).
 for _, s in ipairs(split(extras)) do
-  if redis.call('SADD', B .. 'xs', s) == 1 then
-    for _, id in ipairs(redis.call('SMEMBERS', B .. 'avail')) do
-      local p = skill_map(redis.call('HGET', B .. 'a:' .. id, 'sk'))[s]
-      if p then redis.call('ZADD', B .. 'as:' .. s, p, id) end
+  if redis.call('SADD', B .. 'xs', s) == 1 and indexed() then
+    local all = redis.call('HGETALL', B .. 'av')
+    for i = 1, #all, 2 do
+      local p = skill_map(parse_avail(all[i], all[i + 1]).sk)[s]
+      if p then redis.call('ZADD', B .. 'as:' .. s, p, all[i]) end
     end
   end
 end

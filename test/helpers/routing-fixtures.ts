@@ -1,0 +1,35 @@
+/**
+ * Fixtures shared by the routing tests (unit and integration): queue and agent configs, waiting
+ * calls, error codes, and the check that the availability indexes in Redis agree with the agents.
+ */
+import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { queueSkillSum } from '../../src/routing/strategy.ts';
+import type { QueueConfig } from '../../src/routing/types.ts';
+
+/**
+ * The availability indexes agree with `available` (the agents in state available): av holds
+ * exactly them; the per-queue and per-skill indexes, while claim keeps them (qconf '#idx'),
+ * hold exactly the eligible ones, and do not exist otherwise.
+ */
+export async function expectAvailabilityIndexes(
+  redis: Redis,
+  prefix: string,
+  available: ReadonlyArray<{ id: string; skills: Record<string, number> }>,
+  queues: readonly QueueConfig[],
+): Promise<void> {
+  const base = `${prefix}routing:`;
+  expect((await redis.hkeys(`${base}av`)).sort(), 'av').toEqual(available.map((a) => a.id).sort());
+  const indexed = (await redis.hget(`${base}qconf`, '#idx')) !== null;
+  const xs = await redis.smembers(`${base}xs`);
+  for (const q of queues) {
+    const eligible = available.filter((a) => queueSkillSum(a.skills, q) !== null).map((a) => a.id).sort();
+    if (indexed) expect((await redis.zrange(`${base}aq:${q.name}`, 0, -1)).sort(), q.name).toEqual(eligible);
+    else expect(await redis.exists(`${base}aq:${q.name}`), `aq:${q.name} without #idx`).toBe(0);
+  }
+  for (const s of xs) {
+    const holders = available.filter((a) => a.skills[s]).map((a) => a.id).sort();
+    if (indexed) expect((await redis.zrange(`${base}as:${s}`, 0, -1)).sort(), s).toEqual(holders);
+    else expect(await redis.exists(`${base}as:${s}`), `as:${s} without #idx`).toBe(0);
+  }
+}
