@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Dispatcher } from './calls/dispatcher.ts';
 import { clockStartingAt, systemClock } from './calls/call-runner.ts';
 import type { Config } from './config/config.ts';
@@ -11,6 +12,7 @@ import { AccessStore } from './records/access-store.ts';
 import { AuditStore } from './records/audit-store.ts';
 import { RateLimiter } from './redis/rate-limiter.ts';
 import { TokenRevocations } from './redis/token-revocations.ts';
+import { announceChange, followChanges } from './redis/change-notices.ts';
 import { HttpServices } from './integrations/http-services.ts';
 import { LiveMetrics } from './live/live-metrics.ts';
 import { LiveStats } from './live/live-stats.ts';
@@ -42,6 +44,8 @@ import { BullRoutingTimers, type TimerJob } from './routing/routing-timers.ts';
 export interface Hotline {
   readonly app: Awaited<ReturnType<typeof buildApp>>;
   readonly log: Logger;
+  /** What a call to each number runs on this instance (tests check a change reached every instance). */
+  readonly flows: Pick<FlowRepository, 'forNumber'>;
   /** Starts listening: the API and, in development, the demo CRM. */
   listen(): Promise<void>;
   /** Graceful stop: no new calls, drain live ones, flush events, close in reverse order. */
@@ -80,7 +84,12 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const store = new EventStore(pool, { retentionDays: config.events.retentionDays });
   const flowStore = new FlowStore(pool);
   // Its ops events go through the live tee built below (only admin requests append them).
-  const emergency = new EmergencyMode({ flows, flowStore, store: new EmergencyStore(pool), ops: { append: (e) => opsEvents.append(e) }, now: () => Date.now() });
+  // A number mapped or emergency mode switched here is announced; the other instances re-read the number map and emergency state from Postgres.
+  const numbersChannel = `${config.redis.prefix}flows:numbers:changed`;
+  const self = randomUUID();
+  const announceNumbers = () => void announceChange(redis, numbersChannel, self);
+  flows.onNumbersChanged(announceNumbers);
+  const emergency = new EmergencyMode({ flows, flowStore, store: new EmergencyStore(pool), ops: { append: (e) => opsEvents.append(e) }, changed: announceNumbers, now: () => Date.now() });
   const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
   // Each batch of events lands with its calls' summaries and rollups (or agents' intervals) in one transaction.
   const writer = new EventWriter(new CallRecordSink(pool, store), log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
@@ -183,6 +192,13 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const configFollower = redis.duplicate();
   // Not awaited: with Redis down at startup the subscription waits for it (ioredis resubscribes after reconnects).
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
+  // One reload at a time, in the order of the notices: the last one reads the latest state.
+  let numbersReload = Promise.resolve();
+  const reloadNumbers = () => flows.reloadNumbers(flowStore).then(() => emergency.reload());
+  void followChanges(configFollower, numbersChannel, (from) => {
+    if (from === self) return;
+    numbersReload = numbersReload.then(reloadNumbers).catch((err) => log.warn({ err: (err as Error).message }, 'number map not reloaded after another instance changed it'));
+  }).catch((err) => log.warn({ err: (err as Error).message }, 'not following number map changes'));
   dispatcher = new Dispatcher({
     telephony,
     events: callEvents,
@@ -247,6 +263,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   return {
     app,
     log,
+    flows,
     async listen() {
       await app.listen({ host: config.http.host, port: config.http.port });
       if (demoCrm && config.demoCrm) await demoCrm.listen({ host: '127.0.0.1', port: config.demoCrm.port });

@@ -15,6 +15,8 @@ export interface EmergencyModeDeps {
   flowStore: FlowStore;
   store: EmergencyStorage;
   ops: OpsEventSink;
+  /** After a change is stored: tells the other instances to reload (main.ts, over Redis); absent → one instance. */
+  changed?: () => void;
   now(): number;
 }
 
@@ -37,7 +39,8 @@ export class EmergencyRefused extends Error {
  * Emergency mode: switches hotline numbers to an announcement flow through the number map
  * (new calls only: a running call resolved its flow when it started) and back. The remembered
  * previous flows are written before any number is switched, so a crash halfway still knows
- * where to go back. Changes run one at a time in this process.
+ * where to go back. Changes run one at a time in this process; another instance's changes
+ * arrive through `reload` (announced over Redis by `changed`).
  */
 export class EmergencyMode {
   private readonly deps: EmergencyModeDeps;
@@ -51,6 +54,11 @@ export class EmergencyMode {
   /** Reads the stored state (at startup, after the flows are synced). */
   async load(): Promise<void> {
     this.entries = await this.deps.store.load();
+  }
+
+  /** Re-reads the stored state after another instance changed it; queued behind this instance's own changes. */
+  reload(): Promise<void> {
+    return this.serial(() => this.load());
   }
 
   state(): EmergencyState {
@@ -75,6 +83,7 @@ export class EmergencyMode {
         const touched = new Set(plan.entries.map((e) => e.number));
         this.entries = [...this.entries.filter((e) => !touched.has(e.number)), ...plan.entries].sort((a, b) => a.number.localeCompare(b.number));
         this.record('emergency.started', at, who, { flow: req.flow, reason: req.reason, numbers: plan.entries.map((e) => ({ number: e.number, previousFlow: e.previousFlow })) });
+        this.deps.changed?.();
       }
       return { state: this.state(), changed: plan.changed };
     });
@@ -92,6 +101,7 @@ export class EmergencyMode {
       await this.deps.store.remove(restored.map((r) => r.number));
       this.entries = [];
       this.record('emergency.ended', new Date(this.deps.now()).toISOString(), who, { restored });
+      this.deps.changed?.();
       return { restored };
     });
   }

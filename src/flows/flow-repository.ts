@@ -33,6 +33,7 @@ export class FlowRepository implements FlowResolver {
   private readonly info = new Map<string, Map<number, VersionInfo>>();
   private readonly activeVersion = new Map<string, number>();
   private numbers: Record<string, string>;
+  private numbersChanged: () => void = () => undefined;
   private readonly catalog: FlowCatalog;
   private readonly files: readonly Flow[];
   private readonly fileNumbers: Readonly<Record<string, string>>;
@@ -127,9 +128,24 @@ export class FlowRepository implements FlowResolver {
     this.activeVersion.set(id, version);
   }
 
+  /** Called after every number mapped or unmapped here (main.ts announces it to the other instances). */
+  onNumbersChanged(fn: () => void): void {
+    this.numbersChanged = fn;
+  }
+
+  /**
+   * Takes the number map another instance changed (announced over Redis, see main.ts): a
+   * number mapped to a flow this process does not know yet stays out of service here until
+   * the flow is known (restart), as forNumber answers undefined for it.
+   */
+  async reloadNumbers(store: FlowStore): Promise<void> {
+    this.numbers = await store.loadNumbers();
+  }
+
   async mapNumber(store: FlowStore, number: string, flowId: string | null, author: string, audit?: AuditContext): Promise<void> {
     if (flowId !== null && !this.active(flowId)) throw new FlowRejected([{ path: 'flowId', message: `unknown flow "${flowId}"` }]);
     await store.setNumber(number, flowId, author, audit);
+    this.numbersChanged();
     if (flowId === null) delete this.numbers[number];
     else this.numbers[number] = flowId;
   }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { OpsEventSink } from '../domain/ops-event.ts';
 import type { Logger } from '../log/logger.ts';
+import { announceChange, followChanges } from '../redis/change-notices.ts';
 import { ConfigEditError, configChanges, withAgent, withoutAgent, withoutQueue, withQueue, type FlowQueueNode } from './config-edits.ts';
 import type { FileRoutingConfig, RoutingConfig } from './routing-config.ts';
 import type { RoutingStore } from './routing-store.ts';
@@ -146,7 +147,7 @@ export class RoutingAdmin {
     await this.deps.redis.set(this.key, JSON.stringify(stored));
     this.adopt(stored);
     // Other instances re-read the stored config; a lost notice only delays them to their next edit.
-    await this.deps.redis.publish(this.channel, String(stored.revision)).catch(() => 0);
+    await announceChange(this.deps.redis, this.channel, String(stored.revision));
     for (const c of configChanges(before, next)) {
       this.deps.ops.append({ id: randomUUID(), type: c.type, at, subject: c.subject, data: { ...c.data, actor } });
       this.deps.log.info({ type: c.type, subject: c.subject, actor }, 'routing config changed');
@@ -163,11 +164,10 @@ export class RoutingAdmin {
    * connection of its own (a subscribed ioredis connection can do nothing else).
    */
   async follow(subscriber: Redis): Promise<void> {
-    subscriber.on('message', (channel: string, revision: string) => {
-      if (channel !== this.channel || Number(revision) === this.revision) return;
+    await followChanges(subscriber, this.channel, (revision) => {
+      if (Number(revision) === this.revision) return;
       void this.refresh().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'routing config refresh failed'));
     });
-    await subscriber.subscribe(this.channel);
   }
 
   /** Adopts the stored config when it is newer than the one in memory. */
