@@ -15,6 +15,7 @@ import { TokenRevocations } from './redis/token-revocations.ts';
 import { announceChange, followChanges } from './redis/change-notices.ts';
 import { HttpServices } from './integrations/http-services.ts';
 import { LiveMetrics } from './live/live-metrics.ts';
+import { liveKpiOptions } from './kpi/kpi-options.ts';
 import { LiveStats } from './live/live-stats.ts';
 import { LiveStore } from './live/live-store.ts';
 import { tee } from './live/tee.ts';
@@ -81,7 +82,13 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     log,
   );
 
-  const store = new EventStore(pool, { retentionDays: config.events.retentionDays });
+  const store = new EventStore(pool, {
+    retentionDays: config.events.retentionDays,
+    callRetentionDays: config.events.callRetentionDays,
+    rollupRetentionDays: config.events.rollupRetentionDays,
+  });
+  // SERVICE_LEVEL_SECONDS / SHORT_ABANDON_SECONDS, and each queue's own thresholds as configured now.
+  const kpi = liveKpiOptions(config.kpi, () => routingAdmin.queues());
   const flowStore = new FlowStore(pool);
   // Its ops events go through the live tee built below (only admin requests append them).
   // A number mapped or emergency mode switched here is announced; the other instances re-read the number map and emergency state from Postgres.
@@ -92,8 +99,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const emergency = new EmergencyMode({ flows, flowStore, store: new EmergencyStore(pool), ops: { append: (e) => opsEvents.append(e) }, changed: announceNumbers, now: () => Date.now() });
   const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
   // Each batch of events lands with its calls' summaries and rollups (or agents' intervals) in one transaction.
-  const writer = new EventWriter(new CallRecordSink(pool, store), log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
-  const opsWriter = new EventWriter(new AgentIntervalSink(pool), log.child({ part: 'ops-event-writer' }), { ...writerOptions, name: 'ops_events' });
+  const writer = new EventWriter(new CallRecordSink(pool, store, kpi), log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
+  const opsWriter = new EventWriter(new AgentIntervalSink(pool, kpi), log.child({ part: 'ops-event-writer' }), { ...writerOptions, name: 'ops_events' });
   let migrated = false;
   let stopping = false;
   let markRoutingSeeded: () => void = () => undefined;
@@ -131,6 +138,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     queues: () => routingAdmin.queues(),
     subscriber: liveSubscriber,
     timeZone: config.timezone,
+    kpi: config.kpi,
     log: log.child({ part: 'live' }),
     now: () => Date.now(),
     emergency: () => emergency.summary(),
@@ -223,6 +231,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const reports = new CallReports({
     source: reportStore,
     timezone: config.timezone,
+    kpi,
     queuesWithSkill: (skill) => routingAdmin.queues().filter((q) => q.skills.some((s) => s.skill === skill)).map((q) => q.name),
   });
   const app = await buildApp({

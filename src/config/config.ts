@@ -70,6 +70,14 @@ const EnvSchema = z.object({
   EVENT_SPOOL_DIR: z.string().min(1).default(fileURLToPath(new URL('../../var/event-spool', import.meta.url))),
   /** Days of raw call events kept (whole day partitions are dropped); 0 keeps them all. */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** Days of `calls` rows kept (by the call's start); 0 keeps them all. Applied with EVENT_RETENTION_DAYS, hourly. */
+  CALL_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** Days of report rollup rows kept (by bucket); 0 keeps them all. */
+  ROLLUP_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** Service level threshold T in seconds (answered within T), for queues that set none of their own. */
+  SERVICE_LEVEL_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
+  /** Abandons after a shorter wait than this are short abandons, counted apart; for queues that set none. */
+  SHORT_ABANDON_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
   /**
    * This app instance's name: it owns the callers whose channels it holds, and their routing
    * timers are its jobs. Stable across restarts (default: the host name), so a restarted
@@ -109,7 +117,10 @@ export type Config = Readonly<{
   rateLimit: { perPrincipalPerMinute: number; perIpPerMinute: number };
   shutdownDrainMs: number;
   migrateOnStart: boolean;
-  events: { spoolDir: string; retentionDays: number };
+  /** Retention in days (0 keeps everything): raw events, `calls` rows, report rollups. */
+  events: { spoolDir: string; retentionDays: number; callRetentionDays: number; rollupRetentionDays: number };
+  /** KPI thresholds of queues that set none of their own. */
+  kpi: { serviceLevelSeconds: number; shortAbandonSeconds: number };
   instanceId: string;
   callbackEndpoint: string;
   timezone: string;
@@ -161,7 +172,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: { perPrincipalPerMinute: e.RATE_LIMIT_PER_MINUTE, perIpPerMinute: e.RATE_LIMIT_IP_PER_MINUTE },
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     migrateOnStart: e.MIGRATE_ON_START,
-    events: { spoolDir: e.EVENT_SPOOL_DIR, retentionDays: e.EVENT_RETENTION_DAYS },
+    events: {
+      spoolDir: e.EVENT_SPOOL_DIR,
+      retentionDays: e.EVENT_RETENTION_DAYS,
+      callRetentionDays: e.CALL_RETENTION_DAYS,
+      rollupRetentionDays: e.ROLLUP_RETENTION_DAYS,
+    },
+    kpi: { serviceLevelSeconds: e.SERVICE_LEVEL_SECONDS, shortAbandonSeconds: e.SHORT_ABANDON_SECONDS },
     instanceId: e.INSTANCE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
     callbackEndpoint: e.CALLBACK_ENDPOINT,
     timezone: e.HOTLINE_TIMEZONE,

@@ -10,15 +10,33 @@ import { mean, percentile, ratio } from './stats.ts';
  * not inbound calls: only AHT, handled per agent and the callback counts include them.
  */
 
-export interface KpiOptions {
+export interface KpiThresholds {
   /** An abandon after less than this wait is a short abandon, counted apart. Default 5. */
   readonly shortAbandonSeconds?: number;
   /** Service level threshold T. Default 20. */
   readonly serviceLevelSeconds?: number;
 }
 
+export interface KpiOptions extends KpiThresholds {
+  /**
+   * Thresholds of a queue's own (its configuration), by queue name: a call counts with the
+   * thresholds of the queue it was last in (`CallSummary.queue`), each one falling back to the
+   * top-level value, then to the default. A report over several queues mixes them that way.
+   */
+  readonly perQueue?: Readonly<Record<string, KpiThresholds>>;
+}
+
 export const DEFAULT_SHORT_ABANDON_SECONDS = 5;
 export const DEFAULT_SERVICE_LEVEL_SECONDS = 20;
+
+/** The thresholds one call counts with (see KpiOptions.perQueue). */
+export function thresholdsOf(c: Pick<CallSummary, 'queue'>, opts: KpiOptions = {}): Required<KpiThresholds> {
+  const own = c.queue !== null && opts.perQueue !== undefined && Object.hasOwn(opts.perQueue, c.queue) ? opts.perQueue[c.queue] : undefined;
+  return {
+    shortAbandonSeconds: own?.shortAbandonSeconds ?? opts.shortAbandonSeconds ?? DEFAULT_SHORT_ABANDON_SECONDS,
+    serviceLevelSeconds: own?.serviceLevelSeconds ?? opts.serviceLevelSeconds ?? DEFAULT_SERVICE_LEVEL_SECONDS,
+  };
+}
 
 type Calls = readonly CallSummary[];
 
@@ -71,12 +89,11 @@ export function answered(calls: Calls): number {
  * short abandons (less than that) are counted apart and are not in `abandoned`.
  */
 export function abandoned(calls: Calls, opts: KpiOptions = {}): { abandoned: number; shortAbandoned: number } {
-  const short = opts.shortAbandonSeconds ?? DEFAULT_SHORT_ABANDON_SECONDS;
   let long = 0;
   let shortCount = 0;
   for (const c of inbound(calls)) {
     if (c.queueOutcome !== 'abandoned') continue;
-    if (c.waitSeconds < short) shortCount += 1;
+    if (c.waitSeconds < thresholdsOf(c, opts).shortAbandonSeconds) shortCount += 1;
     else long += 1;
   }
   return { abandoned: long, shortAbandoned: shortCount };
@@ -87,10 +104,9 @@ export function answerRate(calls: Calls): number | null {
   return ratio(answered(calls), agentRequests(calls));
 }
 
-/** Service level: answered within T seconds of waiting / (calls that reached the queue − short abandons). */
+/** Service level: answered within T seconds of waiting / (calls that reached the queue − short abandons); T (and the short-abandon time) per the call's queue. */
 export function serviceLevel(calls: Calls, opts: KpiOptions = {}): number | null {
-  const t = opts.serviceLevelSeconds ?? DEFAULT_SERVICE_LEVEL_SECONDS;
-  const within = inbound(calls).filter((c) => c.answeredAt !== null && c.waitSeconds <= t).length;
+  const within = inbound(calls).filter((c) => c.answeredAt !== null && c.waitSeconds <= thresholdsOf(c, opts).serviceLevelSeconds).length;
   return ratio(within, reachedQueue(calls) - abandoned(calls, opts).shortAbandoned);
 }
 

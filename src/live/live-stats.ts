@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { CallEvent } from '../domain/call-event.ts';
 import type { OpsEvent } from '../domain/ops-event.ts';
 import type { CallSummary } from '../kpi/call-summary.ts';
-import { DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, type KpiOptions } from '../kpi/kpis.ts';
+import { kpiOptionsFor } from '../kpi/kpi-options.ts';
+import { DEFAULT_SERVICE_LEVEL_SECONDS, DEFAULT_SHORT_ABANDON_SECONDS, type KpiOptions, type KpiThresholds } from '../kpi/kpis.ts';
 import type { Logger } from '../log/logger.ts';
 import type { QueueConfig } from '../routing/types.ts';
 import { Coalescer, realTimers, type CoalescerTimers } from './coalescer.ts';
@@ -19,7 +20,8 @@ export interface LiveStatsDeps {
   subscriber: Redis;
   /** The hotline's time zone: "today" starts at its midnight. */
   timeZone: string;
-  kpi?: KpiOptions;
+  /** The defaults (SERVICE_LEVEL_SECONDS, SHORT_ABANDON_SECONDS); a queue's own thresholds come from `queues()`. */
+  kpi?: KpiThresholds;
   log: Logger;
   now(): number;
   /** Pushes to listeners at most this often. Default 200 ms. */
@@ -56,7 +58,7 @@ const SLOT_IDLE_MS = 12 * 3_600_000;
  */
 export class LiveStats {
   private readonly deps: LiveStatsDeps;
-  private readonly kpi: Required<KpiOptions>;
+  private readonly kpi: Required<KpiThresholds>;
   private readonly calls = new Map<string, CallSlot>();
   private readonly listeners = new Set<LiveListener>();
   private readonly coalescer: Coalescer;
@@ -145,7 +147,7 @@ export class LiveStats {
   }
 
   private step(callId: string, slot: CallSlot, event: CallEvent): void {
-    const { summary, state } = reduceLiveCall(slot.summary, event, { timeZone: this.deps.timeZone, kpi: this.kpi });
+    const { summary, state } = reduceLiveCall(slot.summary, event, { timeZone: this.deps.timeZone, kpi: this.kpiNow() });
     slot.summary = summary;
     slot.touched = this.deps.now();
     if (summary.phase === 'ended') this.calls.delete(callId);
@@ -213,6 +215,11 @@ export class LiveStats {
       this.inFlight = null;
     });
     return this.inFlight;
+  }
+
+  /** The defaults with the queues' own thresholds as configured now (a queue edit counts from the next event on). */
+  private kpiNow(): KpiOptions {
+    return kpiOptionsFor(this.kpi, this.deps.queues());
   }
 
   private async refresh(changes: number): Promise<{ snapshot: LiveSnapshot; changes: number }> {

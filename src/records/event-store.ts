@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CallEvent } from '../domain/call-event.ts';
+import { applyRetention } from './retention.ts';
 
 /** Inserts a JSON array of call events ($1), skipping those already stored. Shared with CallRecordSink. */
 export const INSERT_CALL_EVENTS_SQL = `INSERT INTO call_events (id, call_id, seq, type, at, data)
@@ -17,11 +18,19 @@ const DAYS_AHEAD = 7;
 export class EventStore {
   private readonly pool: pg.Pool;
   private readonly retentionDays: number;
+  private readonly callRetentionDays: number;
+  private readonly rollupRetentionDays: number;
 
-  /** `retentionDays` > 0 drops day partitions older than that many days; 0 keeps everything. */
-  constructor(pool: pg.Pool, opts: { retentionDays?: number } = {}) {
+  /**
+   * `retentionDays` > 0 drops day partitions older than that many days; `callRetentionDays`
+   * and `rollupRetentionDays` do the same for `calls` rows and rollup rows (retention.ts); 0
+   * keeps everything.
+   */
+  constructor(pool: pg.Pool, opts: { retentionDays?: number; callRetentionDays?: number; rollupRetentionDays?: number } = {}) {
     this.pool = pool;
     this.retentionDays = opts.retentionDays ?? 0;
+    this.callRetentionDays = opts.callRetentionDays ?? 0;
+    this.rollupRetentionDays = opts.rollupRetentionDays ?? 0;
   }
 
   async insertBatch(events: readonly CallEvent[]): Promise<number> {
@@ -39,9 +48,10 @@ export class EventStore {
   }
 
   /**
-   * Keeps day partitions ready from yesterday to a week ahead and applies retention; the writer
-   * calls it at start and hourly. Rows that arrive for a day without a partition are not lost
-   * meanwhile: they wait in the default partition and move when the day is created.
+   * Keeps day partitions ready from yesterday to a week ahead and applies retention (events,
+   * calls, rollups); the writer calls it at start and hourly. Rows that arrive for a day
+   * without a partition are not lost meanwhile: they wait in the default partition and move
+   * when the day is created.
    */
   async maintain(): Promise<void> {
     await this.pool.query(
@@ -51,6 +61,7 @@ export class EventStore {
     if (this.retentionDays > 0) {
       await this.pool.query(`SELECT call_events_drop_before((now() AT TIME ZONE 'UTC')::date - $1::int)`, [this.retentionDays]);
     }
+    await applyRetention(this.pool, { calls: this.callRetentionDays, rollups: this.rollupRetentionDays });
   }
 
   async eventsOfCall(callId: string): Promise<CallEvent[]> {

@@ -25,6 +25,13 @@ export const QueueConfigSchema = z.strictObject({
   maxWaitSeconds: z.number().int().min(1).max(86_400),
   /** Priority points a caller gains per minute of waiting, so nobody starves; 0 turns aging off. */
   agingPerMinute: z.number().min(0).max(100),
+  /**
+   * Service level threshold T of this queue (answered within T s); absent: SERVICE_LEVEL_SECONDS.
+   * Reports, rollups and live stats count each call with its queue's T.
+   */
+  serviceLevelSeconds: z.number().int().min(1).max(3600).optional(),
+  /** A caller who hangs up after waiting less than this is a short abandon; absent: SHORT_ABANDON_SECONDS. */
+  shortAbandonSeconds: z.number().int().min(0).max(600).optional(),
   /** What the waiting caller hears between stretches of hold music. */
   announce: z
     .strictObject({
