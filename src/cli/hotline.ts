@@ -62,7 +62,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'reports') {
     const { reportsCommand } = await import('./reports-command.ts');
-    return reportsCommand(argv.slice(1), config, { stdout: process.stdout, stderr: process.stderr });
+    const { configuredKpi } = await import('./kpi-config.ts');
+    const kpi = () => configuredKpi({ kpi: config.kpi, flowsDir: config.flowsDir, redis: config.redis });
+    return reportsCommand(argv.slice(1), { ...config, kpi }, { stdout: process.stdout, stderr: process.stderr });
   }
 
   const { startHotline } = await import('../main.ts');

@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
+import { configuredKpi } from '../../src/cli/kpi-config.ts';
+import { reportsCommand } from '../../src/cli/reports-command.ts';
 import { summarizeCalls } from '../../src/kpi/call-summary.ts';
 import { kpiOptionsFor } from '../../src/kpi/kpi-options.ts';
 import { callKpis, type KpiOptions } from '../../src/kpi/kpis.ts';
@@ -8,7 +12,9 @@ import { EventStore } from '../../src/records/event-store.ts';
 import { migrate } from '../../src/records/migrate.ts';
 import { rebuildCalls, rebuildRollups } from '../../src/records/report-rebuild.ts';
 import { ReportStore } from '../../src/records/report-store.ts';
+import { createRedis } from '../../src/redis/redis.ts';
 import { CallReports } from '../../src/reports/call-reports.ts';
+import { loadRoutingConfig } from '../../src/routing/routing-config.ts';
 import { generateCalls } from '../fixtures/report-calls.ts';
 
 /*
@@ -62,5 +68,33 @@ describe('service level T and short abandons per queue', () => {
     expectThresholdKpis(await total(after), after);
     const report = await new CallReports({ source: store, timezone: TZ, queuesWithSkill: () => [], kpi: after }).calls({ from: '2023-07-12', to: '2023-07-13', interval: 'day' });
     expect([report.serviceLevelSeconds, report.shortAbandonSeconds]).toEqual([30, 5]);
+  });
+});
+
+describe('hotline reports rebuild with the configured thresholds', () => {
+  it('restates the range with what configuredKpi reads: the queues stored in Redis, else queues.json', async () => {
+    const redis = createRedis(inject('redisUrl'));
+    const prefix = `${inject('redisPrefix')}kpi${randomBytes(3).toString('hex')}:`;
+    const src = { kpi: { serviceLevelSeconds: 25, shortAbandonSeconds: 3 }, flowsDir: fileURLToPath(new URL('../../ivr-flows', import.meta.url)), redis: { url: inject('redisUrl'), prefix } };
+    try {
+      // Nothing stored yet: the files (which set no thresholds of their own).
+      expect(await configuredKpi(src)).toEqual({ kpi: { serviceLevelSeconds: 25, shortAbandonSeconds: 3, perQueue: {} }, from: 'files' });
+      const files = await loadRoutingConfig(src.flowsDir);
+      const queues = files.queues.map((q) => (q.name === 'vip' ? { ...q, serviceLevelSeconds: 8 } : q));
+      await redis.set(`${prefix}routing:config`, JSON.stringify({ revision: 2, sourceHash: files.sourceHash, updatedAt: new Date().toISOString(), updatedBy: 'test', queues, agents: files.agents }));
+      const configured = await configuredKpi(src);
+      expect(configured).toEqual({ kpi: { serviceLevelSeconds: 25, shortAbandonSeconds: 3, perQueue: { vip: { serviceLevelSeconds: 8 } } }, from: 'redis' });
+      expect(callKpis(expected, configured.kpi).serviceLevel).not.toBeCloseTo(callKpis(expected, after).serviceLevel!, 9);
+
+      const out: string[] = [];
+      const io = { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => out.push(s) } };
+      const code = await reportsCommand(['rebuild', '--from', '2023-07-12', '--to', '2023-07-13', '--rollups-only'], { databaseUrl: inject('databaseUrl'), timezone: TZ, kpi: () => configuredKpi(src) }, io);
+      expect(code, out.join('')).toBe(0);
+      expect(out.join('')).toContain('thresholds (redis): T 25 s, short 3 s; vip: T 8 s, short 3 s');
+      expectThresholdKpis(await total(configured.kpi), configured.kpi);
+    } finally {
+      await redis.del(`${prefix}routing:config`);
+      redis.disconnect();
+    }
   });
 });
