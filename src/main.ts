@@ -98,8 +98,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   flows.onNumbersChanged(announceNumbers);
   const emergency = new EmergencyMode({ flows, flowStore, store: new EmergencyStore(pool), ops: { append: (e) => opsEvents.append(e) }, changed: announceNumbers, now: () => Date.now() });
   const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
-  // Each batch of events lands with its calls' summaries and rollups (or agents' intervals) in one transaction.
-  const writer = new EventWriter(new CallRecordSink(pool, store, kpi), log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
+  // Events land as they are; a second consumer group folds them into calls' summaries and rollups (or agents' intervals).
+  const writer = new EventWriter(new CallRecordSink(pool, store, kpi, config.timezone), log.child({ part: 'event-writer' }), { ...writerOptions, name: 'call_events' });
   const opsWriter = new EventWriter(new AgentIntervalSink(pool, kpi), log.child({ part: 'ops-event-writer' }), { ...writerOptions, name: 'ops_events' });
   let migrated = false;
   let stopping = false;

@@ -1,43 +1,65 @@
 import type pg from 'pg';
 import type { KpiOptions } from '../kpi/kpis.ts';
-import type { SummaryChange } from '../reports/summary-updates.ts';
-import { saveChanges } from './call-record-sink.ts';
-import { loadSummaries } from './call-store.ts';
 import type { JsonBatchSink } from './event-consumer.ts';
-import { INSERT_OPS_EVENTS_SQL } from './ops-event-store.ts';
-import { inTransaction, lockKeys, LOCK_CLASS, ROLLUP_REBUILD_LOCK } from './transaction.ts';
-import { callsNearWrapUps, withWrapUps } from './wrap-up-store.ts';
+import { OpsEventStore } from './ops-event-store.ts';
+import { inTransaction, lockKeys, LOCK_CLASS } from './transaction.ts';
+import { queueWrapUpRefresh, refreshWrapUps, wrapUpRefreshPending } from './wrap-up-refresh.ts';
+import { callsNearWrapUps } from './wrap-up-store.ts';
 
 /**
- * Where the ops-event consumer writes a batch: the ops events and, for agent.state_changed,
- * `agent_state_intervals` (migration 005), in one transaction. Each change opens an interval
- * of its `to` state that lasts until the agent's next change; an interval's end is set when
- * that next change lands, in whatever order the changes arrive (a late one is slotted in and
- * its neighbours' ends are set again). A wrap_up interval that gets its end gives the wrap-up
- * time of the call the agent just finished (wrap-up-store.ts), which changes that call's AHT.
+ * The ops-event pipeline's two stages: the writers insert the ops events (OpsEventStore's
+ * idempotent insert) and nothing else; `fold` (AgentIntervalFoldSink) turns the committed
+ * batches' agent.state_changed events into `agent_state_intervals` (migration 005).
  */
 export class AgentIntervalSink implements JsonBatchSink {
+  private readonly events: OpsEventStore;
+  readonly fold: AgentIntervalFoldSink;
+
+  constructor(pool: pg.Pool, kpi: KpiOptions = {}) {
+    this.events = new OpsEventStore(pool);
+    this.fold = new AgentIntervalFoldSink(pool, kpi);
+  }
+
+  insertJson(payload: string): Promise<number> {
+    return this.events.insertJson(payload);
+  }
+}
+
+/**
+ * Each change opens an interval of its `to` state that lasts until the agent's next change; an
+ * interval's end is set when that next change lands, in whatever order the changes arrive (a
+ * late one is slotted in and its neighbours' ends are set again). Idempotent: a change stored
+ * before is not inserted again and its neighbours' ends come out the same.
+ *
+ * A wrap_up interval that gets its end gives the wrap-up time of the call the agent just
+ * finished, which changes that call's AHT. This transaction holds the agents' locks and so
+ * does not touch calls: it queues them (wrap-up-refresh.ts) and a second transaction, holding
+ * no agent lock, attaches the wrap-ups. Locks are always taken calls before agents (the call
+ * folder) or agents alone (here), never agents then calls, so the writers cannot deadlock.
+ */
+export class AgentIntervalFoldSink implements JsonBatchSink {
   private readonly pool: pg.Pool;
   private readonly kpi: KpiOptions;
 
-  constructor(pool: pg.Pool, kpi: KpiOptions = {}) {
+  constructor(pool: pg.Pool, kpi: KpiOptions) {
     this.pool = pool;
     this.kpi = kpi;
   }
 
+  /** Returns how many state changes the batch held. */
   async insertJson(payload: string): Promise<number> {
-    return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock_shared($1)', [ROLLUP_REBUILD_LOCK]);
-      const res = await client.query<{ id: string }>(`${INSERT_OPS_EVENTS_SQL} RETURNING id`, [payload]);
-      const inserted = res.rowCount ?? 0;
-      if (inserted > 0) await this.addIntervals(client, payload, new Set(res.rows.map((r) => r.id)));
-      return inserted;
-    });
+    const changes = stateChanges(payload);
+    if (changes.length) await inTransaction(this.pool, (client) => this.addIntervals(client, changes));
+    // Also after a batch without changes: a refresh left by a stopped folder is finished here.
+    await refreshWrapUps(this.pool, this.kpi);
+    return changes.length;
   }
 
-  private async addIntervals(client: pg.PoolClient, payload: string, inserted: ReadonlySet<string>): Promise<void> {
-    const changes = stateChanges(payload, inserted);
-    if (changes.length === 0) return;
+  async idle(): Promise<void> {
+    if (await wrapUpRefreshPending(this.pool)) await refreshWrapUps(this.pool, this.kpi);
+  }
+
+  private async addIntervals(client: pg.PoolClient, changes: readonly StateChange[]): Promise<void> {
     await lockKeys(client, LOCK_CLASS.agent, [...new Set(changes.map((c) => c.agentId))]);
     await client.query(
       `INSERT INTO agent_state_intervals (event_id, agent_id, state, from_state, reason, from_at)
@@ -63,20 +85,9 @@ export class AgentIntervalSink implements JsonBatchSink {
        RETURNING i.agent_id, i.state, i.from_at`,
       [changes.map((c) => c.id)],
     );
+    // Read after the agents' locks: a call folder that ended a talk with these agents has committed.
     const wrapUps = ended.rows.filter((r) => r.state === 'wrap_up').map((r) => ({ agentId: r.agent_id, from: r.from_at }));
-    await this.attachWrapUps(client, wrapUps);
-  }
-
-  /** Calls whose wrap_up interval got its end (or a new end): their wrap-up time and rollup change. */
-  private async attachWrapUps(client: pg.PoolClient, wrapUps: readonly { agentId: string; from: Date }[]): Promise<void> {
-    const callIds = await callsNearWrapUps(client, wrapUps);
-    if (callIds.length === 0) return;
-    await lockKeys(client, LOCK_CLASS.call, callIds);
-    const stored = await loadSummaries(client, callIds);
-    const before = [...stored.values()];
-    const after = await withWrapUps(client, before);
-    const changes: SummaryChange[] = after.map((s, i) => ({ before: before[i]!, after: s })).filter((c) => c.before.wrapUpSeconds !== c.after.wrapUpSeconds);
-    await saveChanges(client, changes, this.kpi);
+    await queueWrapUpRefresh(client, await callsNearWrapUps(client, wrapUps));
   }
 }
 
@@ -89,14 +100,14 @@ interface StateChange {
   readonly at: string;
 }
 
-/** The agent.state_changed events of a payload that were inserted now, in arrival order. */
-function stateChanges(payload: string, inserted: ReadonlySet<string>): StateChange[] {
+/** The agent.state_changed events of a payload, once each, in arrival order. */
+function stateChanges(payload: string): StateChange[] {
   const out: StateChange[] = [];
   const seen = new Set<string>();
   for (const e of JSON.parse(payload) as Array<Record<string, unknown>>) {
     const id = String(e.id).toLowerCase();
     const d = (e.data ?? {}) as Record<string, unknown>;
-    if (e.type !== 'agent.state_changed' || !inserted.has(id) || seen.has(id)) continue;
+    if (e.type !== 'agent.state_changed' || seen.has(id)) continue;
     if (typeof d.agentId !== 'string' || typeof d.to !== 'string') continue;
     seen.add(id);
     out.push({ id, agentId: d.agentId, to: d.to, from: typeof d.from === 'string' ? d.from : null, reason: typeof d.reason === 'string' ? d.reason : null, at: String(e.at) });

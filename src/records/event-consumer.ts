@@ -9,6 +9,14 @@ export interface JsonBatchSink {
   insertJson(events: EventsJson): Promise<number>;
   /** Housekeeping (partitions ahead, retention), run by the writer at start and hourly. */
   maintain?(): Promise<void>;
+  /** Work left over by a crashed process that this sink finishes when the stream is quiet. */
+  idle?(): Promise<void>;
+  /**
+   * The second stage: what is derived from the stored events (summaries, intervals, rollups).
+   * When set, the writer forwards every committed batch to a fold stream and a fold consumer
+   * group applies this sink to it (see EventWriter).
+   */
+  readonly fold?: JsonBatchSink;
 }
 
 export interface ConsumerOptions {
@@ -47,6 +55,7 @@ export class EventConsumer {
   private readonly log: Logger;
   private readonly opts: ConsumerOptions;
   private readonly onCommit: (info: CommitInfo) => void;
+  private readonly forward: EventStream | null;
   readonly name: string;
   private stopping = false;
   private loop: Promise<void> | null = null;
@@ -58,8 +67,13 @@ export class EventConsumer {
   written = 0;
   duplicates = 0;
 
-  constructor(deps: { redis: Redis; stream: EventStream; sink: JsonBatchSink; log: Logger; name: string; onCommit?: (info: CommitInfo) => void }, opts: ConsumerOptions) {
+  /** `forward`: the fold stream that receives each committed batch in the same MULTI as its XACK+XDEL. */
+  constructor(
+    deps: { redis: Redis; stream: EventStream; sink: JsonBatchSink; log: Logger; name: string; onCommit?: (info: CommitInfo) => void; forward?: EventStream },
+    opts: ConsumerOptions,
+  ) {
     this.redis = deps.redis;
+    this.forward = deps.forward ?? null;
     this.stream = deps.stream;
     this.sink = deps.sink;
     this.log = deps.log;
@@ -92,7 +106,7 @@ export class EventConsumer {
         continue;
       }
       if (batch.length) await this.write(batch);
-      else this.recovered();
+      else await this.quiet();
     }
   }
 
@@ -120,24 +134,38 @@ export class EventConsumer {
     }
   }
 
-  /** Insert until it commits (or we stop), then ack until that succeeds (or we stop). */
+  /** Nothing to read: the sink may finish a crashed process' leftovers meanwhile. */
+  private async quiet(): Promise<void> {
+    if (!this.sink.idle) return this.recovered();
+    try {
+      await this.sink.idle();
+      this.recovered();
+    } catch (err) {
+      if (!this.stopping) await this.failed(err, 'event sink housekeeping failed; will retry');
+    }
+  }
+
+  /** Insert until it commits (or we stop), then ack (and forward) until that succeeds (or we stop). */
   private async write(batch: StreamEntry[]): Promise<void> {
-    let inserted: number | null = null;
-    while (!this.stopping && inserted === null) {
+    let done: { inserted: number; accepted: StreamEntry[] } | null = null;
+    while (!this.stopping && done === null) {
       try {
-        inserted = await this.insert(batch);
+        done = await this.insert(batch);
       } catch (err) {
         await this.failed(err, 'event write failed; will retry');
       }
     }
-    if (inserted === null) return;
+    if (done === null) return;
+    const { inserted, accepted } = done;
     const events = batch.reduce((n, e) => n + e.count, 0);
     this.written += inserted;
     this.duplicates += Math.max(0, events - inserted);
     this.onCommit({ entries: batch, inserted, committedAt: Date.now() });
     while (!this.stopping) {
       try {
-        await this.stream.ack(this.redis, batch.map((e) => e.id));
+        // Every accepted event is forwarded, not only the rows inserted now: a batch that comes
+        // again after a crash between commit and this MULTI inserts nothing, yet was never forwarded.
+        await this.stream.ack(this.redis, batch.map((e) => e.id), this.forward ? { stream: this.forward, entries: accepted } : undefined);
         this.recovered();
         return;
       } catch (err) {
@@ -146,11 +174,12 @@ export class EventConsumer {
     }
   }
 
-  private async insert(batch: StreamEntry[]): Promise<number> {
+  /** Rows inserted, and the entries as Postgres accepted them (without dead-lettered events). */
+  private async insert(batch: StreamEntry[]): Promise<{ inserted: number; accepted: StreamEntry[] }> {
     const whole = batch.filter((e) => looksLikeArray(e.events));
     try {
       if (whole.length !== batch.length) throw Object.assign(new Error('stream entry is not a JSON array'), { code: '22P02' });
-      return await this.sink.insertJson(joinJsonArrays(whole.map((e) => e.events)));
+      return { inserted: await this.sink.insertJson(joinJsonArrays(whole.map((e) => e.events))), accepted: batch };
     } catch (err) {
       if (!isDataError(err)) throw err;
     }
@@ -171,7 +200,10 @@ export class EventConsumer {
       await this.stream.deadLetter(this.redis, rejected.map((r) => ({ event: r.item, error: r.error })));
       this.log.error({ rejected: rejected.length, first: rejected[0]!.error, deadLetters: this.stream.deadKey }, 'events refused by Postgres were dead-lettered');
     }
-    return inserted;
+    const refused = new Set(rejected.map((r) => r.item));
+    const kept = events.filter((e) => !refused.has(e));
+    const appendedAt = Math.min(...batch.map((e) => e.appendedAt));
+    return { inserted, accepted: kept.length ? [{ id: batch[0]!.id, events: `[${kept.join(',')}]`, count: kept.length, appendedAt }] : [] };
   }
 
   private recovered(): void {

@@ -83,10 +83,16 @@ export class EventStream {
     return out;
   }
 
-  /** Acknowledges and deletes committed entries in one transaction: the stream holds only unwritten work. */
-  async ack(redis: Redis, ids: readonly string[]): Promise<void> {
+  /**
+   * Acknowledges and deletes committed entries in one transaction: the stream holds only
+   * unwritten work. With `forward`, the same MULTI appends `entries` to the fold stream, so an
+   * entry is always either pending here or waiting there, never both and never neither.
+   */
+  async ack(redis: Redis, ids: readonly string[], forward?: { stream: EventStream; entries: readonly StreamEntry[] }): Promise<void> {
     if (ids.length === 0) return;
-    const res = await redis.multi().xack(this.key, GROUP, ...ids).xdel(this.key, ...ids).exec();
+    const m = redis.multi();
+    for (const e of forward?.entries ?? []) m.xadd(forward!.stream.key, '*', 'e', e.events, 'n', e.count, 't', e.appendedAt);
+    const res = await m.xack(this.key, GROUP, ...ids).xdel(this.key, ...ids).exec();
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw failed?.[0] ?? new Error('ack transaction aborted');
   }
@@ -100,6 +106,12 @@ export class EventStream {
   /** The id of the oldest entry still in the stream (unwritten), or null when it is empty. */
   async oldest(redis: Redis): Promise<string | null> {
     const res = await redis.xrange(this.key, '-', '+', 'COUNT', 1);
+    return res[0]?.[0] ?? null;
+  }
+
+  /** The id of the newest entry in the stream, or null when it is empty. */
+  async newest(redis: Redis): Promise<string | null> {
+    const res = await redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
     return res[0]?.[0] ?? null;
   }
 

@@ -27,6 +27,10 @@ export interface EventWriterOptions extends Partial<OutboxOptions>, Partial<Cons
   consumers?: number;
   /** Called after each committed batch (metrics, the bench's lag percentiles). */
   onCommit?: (info: CommitInfo) => void;
+  /** Fold consumer loops in this process (when the sink has a fold stage); default `consumers`. */
+  folders?: number;
+  /** Called after each committed fold batch; `appendedAt` of its entries is still the producer's. */
+  onFold?: (info: CommitInfo) => void;
 }
 
 const DEFAULTS: OutboxOptions & ConsumerOptions & { commandTimeoutMs: number; consumers: number } = {
@@ -56,12 +60,15 @@ const MAINTAIN_EVERY_MS = 3_600_000;
 export class EventWriter<E> {
   private readonly producer: Redis;
   private readonly stream: EventStream;
+  /** `<stream>:fold`: batches committed to the raw table, waiting for the sink's fold stage. */
+  private readonly foldStream: EventStream;
   private readonly spool: EventSpool;
   private readonly outbox: EventOutbox<E>;
   private readonly sink: JsonBatchSink;
   private readonly log: Logger;
   private readonly opts: typeof DEFAULTS & EventWriterOptions;
   private consumers: EventConsumer[] = [];
+  private folders: EventConsumer[] = [];
   private maintenance: NodeJS.Timeout | null = null;
 
   constructor(sink: JsonBatchSink, log: Logger, options: EventWriterOptions) {
@@ -70,6 +77,7 @@ export class EventWriter<E> {
     this.log = log;
     this.opts = opts;
     this.stream = new EventStream(opts.prefix, opts.name);
+    this.foldStream = new EventStream(opts.prefix, `${opts.name}:fold`);
     this.spool = new EventSpool(opts.spoolDir, opts.name);
     // Producer connection: fail fast instead of queueing, so a Redis outage sends events to
     // the spool at once rather than into an unbounded in-memory offline queue.
@@ -88,7 +96,26 @@ export class EventWriter<E> {
     this.outbox.push(event);
   }
 
-  /** Starts consuming (after migrations): what was appended before waits in Redis meanwhile. */
+  /**
+   * Starts consuming (after migrations): what was appended before waits in Redis meanwhile.
+   *
+   * With a fold stage, two consumer groups run on two streams. The writers insert the raw
+   * events and, in the MULTI that acknowledges a batch, append it to the fold stream; the
+   * folders fold it into summaries and rollups and acknowledge it after their own commit. Why
+   * a derived stream rather than the alternatives:
+   * - a second group on the same stream cannot tell when both groups are done with an entry
+   *   (Redis 7 has no ack-and-delete-when-all-acked), so the writers could no longer XDEL and
+   *   the stream would have to be trimmed by guesswork;
+   * - a "folded up to" watermark over call_events needs a commit-ordered key: ids and
+   *   recorded_at are assigned before commit, so two writers committing out of order would
+   *   make the folder skip rows, and the snapshot-xmin cure adds an indexed column to the hot
+   *   insert and stalls behind any long transaction; it would also read every event back.
+   * The raw insert keeps its speed (the fold's locks and upserts are off its path), and the
+   * fold stream carries the payload already in hand, so the folder reads nothing back.
+   * Exactly-once for the fold: summaries are a deterministic fold of the stored events, and a
+   * redelivered batch (a folder died before its ack) holds seqs its calls' summaries have
+   * already seen, which makes those calls fold again from call_events: same rows, same rollup.
+   */
   start(): void {
     if (this.consumers.length) return;
     if (this.sink.maintain) {
@@ -98,17 +125,28 @@ export class EventWriter<E> {
       this.maintenance = setInterval(maintain, MAINTAIN_EVERY_MS).unref();
     }
     const base = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    const fold = this.sink.fold;
     for (let i = 0; i < Math.max(1, this.opts.consumers); i++) {
-      // Blocking reads hold a connection: each loop has its own, queueing while Redis is away.
-      const redis = new Redis(this.opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 100, 1_000) });
-      redis.on('error', () => undefined); // read failures are logged by the consumer
       const consumer = new EventConsumer(
-        { redis, stream: this.stream, sink: this.sink, log: this.log, name: `${base}:${i}`, onCommit: this.opts.onCommit },
+        { redis: this.connection(), stream: this.stream, sink: this.sink, log: this.log, name: `${base}:${i}`, onCommit: this.opts.onCommit, ...(fold ? { forward: this.foldStream } : {}) },
         this.opts,
       );
       this.consumers.push(consumer);
       consumer.start();
     }
+    if (!fold) return;
+    for (let i = 0; i < Math.max(1, this.opts.folders ?? this.opts.consumers); i++) {
+      const folder = new EventConsumer({ redis: this.connection(), stream: this.foldStream, sink: fold, log: this.log, name: `${base}:fold:${i}`, onCommit: this.opts.onFold }, this.opts);
+      this.folders.push(folder);
+      folder.start();
+    }
+  }
+
+  /** Blocking reads hold a connection: each loop has its own, queueing while Redis is away. */
+  private connection(): Redis {
+    const redis = new Redis(this.opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 100, 1_000) });
+    redis.on('error', () => undefined); // read failures are logged by the consumer
+    return redis;
   }
 
   /** Events this process holds that are not in Redis yet (memory, or spooled and not replayed). */
@@ -118,7 +156,7 @@ export class EventWriter<E> {
 
   /** False while Postgres writes fail or Redis is unreachable (events are spooled). */
   get healthy(): boolean {
-    return this.consumers.every((c) => c.failures === 0) && !this.outbox.spooling;
+    return [...this.consumers, ...this.folders].every((c) => c.failures === 0) && !this.outbox.spooling;
   }
 
   /** Rows this process inserted (re-deliveries that inserted nothing are not counted). */
@@ -141,18 +179,38 @@ export class EventWriter<E> {
     return this.stream.length(this.producer);
   }
 
+  /** Written entries not folded yet (0 without a fold stage). */
+  foldBacklog(): Promise<number> {
+    return this.foldStream.length(this.producer);
+  }
+
   /**
-   * Resolves true once everything appended here so far is in Postgres (whoever wrote it), or
-   * false after `timeoutMs`. False loses nothing: the rest waits in Redis or the spool.
+   * Resolves true once everything appended here so far is in Postgres (whoever wrote it) and,
+   * with a fold stage, folded; false after `timeoutMs`. False loses nothing: the rest waits in
+   * Redis or the spool.
    */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     if (!(await this.outbox.whenEmpty(timeoutMs))) return false;
+    const pause = () => new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
     for (;;) {
-      if (await this.written()) return true;
+      if (await this.written()) break;
       if (Date.now() >= deadline) return false;
       if (this.spool.pendingEvents > 0) void this.outbox.replay();
-      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+      await pause();
+    }
+    if (!this.sink.fold) return true;
+    // Written batches are in the fold stream by now (forwarded with their ack): wait for its newest.
+    let last: string | null;
+    try {
+      last = await this.foldStream.newest(this.producer);
+    } catch {
+      return false;
+    }
+    for (;;) {
+      if (last === null || (await this.passed(this.foldStream, last))) return true;
+      if (Date.now() >= deadline) return false;
+      await pause();
     }
   }
 
@@ -161,7 +219,7 @@ export class EventWriter<E> {
     await this.outbox.whenEmpty(timeoutMs);
     this.outbox.close();
     if (this.maintenance) clearInterval(this.maintenance);
-    await Promise.all(this.consumers.map((c) => c.stop()));
+    await Promise.all([...this.consumers, ...this.folders].map((c) => c.stop()));
     await this.spool.close();
     this.producer.disconnect();
   }
@@ -169,10 +227,14 @@ export class EventWriter<E> {
   private async written(): Promise<boolean> {
     if (this.outbox.length > 0 || this.spool.pendingEvents > 0) return false;
     const last = this.outbox.lastAddedId;
-    if (last === null) return true;
+    return last === null || this.passed(this.stream, last);
+  }
+
+  /** Whether every entry of `stream` up to `id` is acknowledged (and so deleted). */
+  private async passed(stream: EventStream, id: string): Promise<boolean> {
     try {
-      const oldest = await this.stream.oldest(this.producer);
-      return oldest === null || compareStreamIds(oldest, last) > 0;
+      const oldest = await stream.oldest(this.producer);
+      return oldest === null || compareStreamIds(oldest, id) > 0;
     } catch {
       return false;
     }

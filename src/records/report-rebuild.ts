@@ -8,7 +8,7 @@ import type { SummaryChange } from '../reports/summary-updates.ts';
 import { saveChanges } from './call-record-sink.ts';
 import { loadSummaries, storedEvents } from './call-store.ts';
 import { applyNodeRollupDeltas, NODE_ROLLUP_TABLE } from './node-rollup-store.ts';
-import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE, applyRollupDeltas } from './rollup-store.ts';
+import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE, applyRollupDeltas, resumDays } from './rollup-store.ts';
 import { inTransaction, lockKeys, LOCK_CLASS, ROLLUP_REBUILD_LOCK } from './transaction.ts';
 import { withWrapUps } from './wrap-up-store.ts';
 
@@ -91,6 +91,8 @@ export async function rebuildRollups(pool: pg.Pool, range: { from: Date; to: Dat
     for (let i = 0; i < all.length; i += PAGE * 5) await applyRollupDeltas(client, all.slice(i, i + PAGE * 5));
     const nodes = sortedNonZero(nodeRows);
     for (let i = 0; i < nodes.length; i += PAGE * 5) await applyNodeRollupDeltas(client, nodes.slice(i, i + PAGE * 5));
+    // The daily rollups of the days this range touches, summed again from the 15-minute ones.
+    await resumDays(client, range);
     return { calls, rows: all.length };
   });
 }

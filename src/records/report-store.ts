@@ -7,7 +7,8 @@ import type { NodeHeat } from '../kpi/kpis.ts';
 import { NODE_MEASURES } from '../reports/node-measures.ts';
 import type { NodeReportSource } from '../reports/node-report.ts';
 import { NODE_ROLLUP_TABLE } from './node-rollup-store.ts';
-import { ROLLUP_NO_AGENT_TABLE, ROLLUP_TABLE } from './rollup-store.ts';
+import { ROLLUP_NO_AGENT_TABLE } from './rollup-store.ts';
+import { rollupTables } from './rollup-tables.ts';
 
 /**
  * Reads the 15-minute rollup for reports: sums per bucket (time-zone free), and the slot
@@ -55,7 +56,8 @@ export class ReportStore implements ReportSource, AgentReportSource, NodeReportS
     const { where, params } = whereClause(from, to, filter);
     params.push(starts);
     const slot = `width_bucket(bucket, $${params.length}::timestamptz[])`;
-    const table = filter.agent !== undefined ? ROLLUP_TABLE : ROLLUP_NO_AGENT_TABLE;
+    const tables = await rollupTables(this.pool, starts, from, to);
+    const table = filter.agent !== undefined ? tables.withAgent : tables.noAgent;
     const [all, keys, agents] = await Promise.all([
       this.query<Record<string, number> & { slot: number }>(
         `SELECT ${slot} AS slot, ${MEASURE_COLUMNS.map((c) => `sum(${c})::float8 AS ${c}`).join(', ')} FROM ${table} WHERE ${where} GROUP BY 1`,
@@ -63,7 +65,7 @@ export class ReportStore implements ReportSource, AgentReportSource, NodeReportS
       ),
       this.query<{ slot: number; k: string; n: number }>(`SELECT ${slot} AS slot, first_key AS k, sum(offered)::float8 AS n FROM ${table} WHERE ${where} GROUP BY 1, 2`, params),
       this.query<{ slot: number; a: string; n: number }>(
-        `SELECT ${slot} AS slot, agent AS a, sum(handled)::float8 AS n FROM ${ROLLUP_TABLE} WHERE ${where} AND handled <> 0 GROUP BY 1, 2`,
+        `SELECT ${slot} AS slot, agent AS a, sum(handled)::float8 AS n FROM ${tables.withAgent} WHERE ${where} AND handled <> 0 GROUP BY 1, 2`,
         params,
       ),
     ]);
@@ -82,10 +84,11 @@ export class ReportStore implements ReportSource, AgentReportSource, NodeReportS
   async agentSlotSums(starts: readonly Date[], from: Date, to: Date, agentId?: string): Promise<AgentSlotSums[]> {
     const { where, params } = whereClause(from, to, agentId === undefined ? {} : { agent: agentId });
     params.push(starts);
+    const tables = await rollupTables(this.pool, starts, from, to);
     const res = await this.query<{ slot: number; agent: string; handled: number; aht_ms: number; aht_n: number }>(
       `SELECT width_bucket(bucket, $${params.length}::timestamptz[]) AS slot, agent, sum(handled)::float8 AS handled,
               sum(aht_ms)::float8 AS aht_ms, sum(aht_n)::float8 AS aht_n
-         FROM ${ROLLUP_TABLE} WHERE ${where} AND (handled <> 0 OR aht_n <> 0) GROUP BY 1, 2`,
+         FROM ${tables.withAgent} WHERE ${where} AND (handled <> 0 OR aht_n <> 0) GROUP BY 1, 2`,
       params,
     );
     return res.rows.filter((r) => r.agent !== '').map((r) => ({ slot: r.slot - 1, agentId: r.agent, handled: r.handled, ahtMs: r.aht_ms, ahtN: r.aht_n }));

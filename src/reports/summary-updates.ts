@@ -9,16 +9,17 @@ import { addDelta, contribution, type Contribution } from './call-measures.ts';
  */
 
 /**
- * The events of a batch payload (a JSON array, as the event stream carries it) whose ids are in
- * `inserted` (the rows the insert really added: a redelivered or duplicate event is not there,
- * so it is never folded twice), once each. Ids and call ids are lower-cased as Postgres prints uuids.
+ * The events of a batch payload (a JSON array, as the event stream carries it), once each; with
+ * `inserted`, only those whose ids are in it. Ids and call ids are lower-cased as Postgres
+ * prints uuids. An event folded before (a redelivered fold batch) comes back too: its seq is
+ * not after its call's lastSeq, so foldOnto answers 'refold' and the call is folded afresh.
  */
-export function newEvents(payload: string, inserted: ReadonlySet<string>): FoldableEvent[] {
+export function newEvents(payload: string, inserted?: ReadonlySet<string>): FoldableEvent[] {
   const out: FoldableEvent[] = [];
   const seen = new Set<string>();
   for (const raw of JSON.parse(payload) as Array<Record<string, unknown>>) {
     const id = String(raw.id).toLowerCase();
-    if (!inserted.has(id) || seen.has(id)) continue;
+    if ((inserted && !inserted.has(id)) || seen.has(id)) continue;
     seen.add(id);
     out.push({
       callId: String(raw.callId).toLowerCase(),

@@ -33,7 +33,9 @@ const reportWith = (kpi: KpiOptions) =>
 
 beforeAll(async () => {
   await migrate(pool);
-  await new AgentIntervalSink(pool).insertJson(JSON.stringify(gen.agentChanges));
+  const ops = new AgentIntervalSink(pool);
+  await ops.insertJson(JSON.stringify(gen.agentChanges));
+  await ops.fold.insertJson(JSON.stringify(gen.agentChanges));
   // Events alone, the way they were stored before migration 005: no calls rows, no rollups.
   expect(await new EventStore(pool).insertBatch(gen.events)).toBe(gen.events.length);
 });

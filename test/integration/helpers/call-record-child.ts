@@ -1,9 +1,10 @@
 /**
- * A call-event consumer in its own process writing through CallRecordSink (events, summaries
- * and rollups in one transaction), for the kill -9 test. Prints `committed <rows>` after every
- * commit; with HANG_AFTER_COMMITS=n it stops dead after the n-th commit, before the
- * acknowledgement (prints `hanging`).
- *   DATABASE_URL REDIS_URL PREFIX SPOOL_DIR HANG_AFTER_COMMITS node call-record-child.ts
+ * A call-event writer in its own process writing through CallRecordSink (raw events, then the
+ * fold stage: summaries and rollups), for the kill -9 tests. Prints `committed <rows>` after
+ * every commit of the stage under test (STAGE=raw, the default, or fold); with
+ * HANG_AFTER_COMMITS=n it stops dead after that stage's n-th commit, before the
+ * acknowledgement (prints `hanging`). The other stage runs normally.
+ *   DATABASE_URL REDIS_URL PREFIX SPOOL_DIR HANG_AFTER_COMMITS [STAGE] node call-record-child.ts
  */
 import { createLogger } from '../../../src/log/logger.ts';
 import { CallRecordSink } from '../../../src/records/call-record-sink.ts';
@@ -19,20 +20,22 @@ const env = (k: string): string => {
 const hangAfter = Number(env('HANG_AFTER_COMMITS'));
 const pool = createPool(env('DATABASE_URL'), () => undefined);
 const sink = new CallRecordSink(pool, new EventStore(pool));
+const stage = process.env.STAGE === 'fold' ? 'fold' : 'raw';
 let commits = 0;
+/** `insert`, then a report of the commit, and after the n-th a hang before the consumer can acknowledge. */
+const hanging = (insert: (events: string) => Promise<number>) => async (events: string): Promise<number> => {
+  const n = await insert(events);
+  commits += 1;
+  process.stdout.write(`committed ${n}\n`);
+  if (commits >= hangAfter) {
+    process.stdout.write('hanging\n');
+    await new Promise(() => undefined);
+  }
+  return n;
+};
+const fold = { insertJson: stage === 'fold' ? hanging((e) => sink.fold.insertJson(e)) : (e: string) => sink.fold.insertJson(e) };
 const writer = new EventWriter(
-  {
-    async insertJson(events: string): Promise<number> {
-      const n = await sink.insertJson(events);
-      commits += 1;
-      process.stdout.write(`committed ${n}\n`);
-      if (commits >= hangAfter) {
-        process.stdout.write('hanging\n');
-        await new Promise(() => undefined);
-      }
-      return n;
-    },
-  },
+  { insertJson: stage === 'raw' ? hanging((e) => sink.insertJson(e)) : (e: string) => sink.insertJson(e), fold },
   createLogger('silent'),
   { redisUrl: env('REDIS_URL'), prefix: env('PREFIX'), name: 'call_events', spoolDir: env('SPOOL_DIR'), readEntries: 2, blockMs: 200, consumers: 1 },
 );
