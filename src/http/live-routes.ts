@@ -55,6 +55,8 @@ const Snapshot = z.object({
       longestWaitSeconds: z.number().nullable(),
       agents: Agents,
       today: Counts,
+      serviceLevelSeconds: z.number(),
+      shortAbandonSeconds: z.number(),
     }),
   ),
   emergency: z.object({ flow: z.string(), reason: z.string(), numbers: z.array(z.string()), since: z.string() }).nullable(),

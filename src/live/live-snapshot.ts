@@ -1,3 +1,4 @@
+import { thresholdsOf, type KpiThresholds } from '../kpi/kpis.ts';
 import { ratio } from '../kpi/stats.ts';
 import { AGENT_STATES, type AgentState } from '../routing/types.ts';
 import { LIVE_COUNTS, type LiveCount, type LivePhase } from './live-call.ts';
@@ -32,6 +33,9 @@ export interface QueueLive {
   /** Agents whose skills qualify for the queue, by state (one agent counts in each of its queues). */
   readonly agents: AgentsByState;
   readonly today: LiveCounts;
+  /** The thresholds this queue's calls count with (its own, else the hotline's). */
+  readonly serviceLevelSeconds: number;
+  readonly shortAbandonSeconds: number;
 }
 
 /** Emergency mode, when on: the numbers playing the announcement flow (src/flows/emergency-mode.ts). */
@@ -68,6 +72,8 @@ export interface LiveInputs {
   readonly timeZone: string;
   readonly serviceLevelSeconds: number;
   readonly shortAbandonSeconds: number;
+  /** Thresholds of queues that set their own (queue configuration). */
+  readonly perQueue?: Readonly<Record<string, KpiThresholds>>;
   /** The day's counter hash: `<queue>|<count>` -> integer as text. */
   readonly counters: Readonly<Record<string, string>>;
   readonly phases: Readonly<Record<LivePhase, number>>;
@@ -133,6 +139,7 @@ export function buildSnapshot(i: LiveInputs): LiveSnapshot {
       longestWaitSeconds: oldest === null ? null : Math.max(0, Math.round((i.now - oldest) / 1000)),
       agents: byState(f?.agents),
       today: liveCounts(perQueue.get(name) ?? zeroCounts()),
+      ...thresholdsOf({ queue: name }, i),
     };
   }
   return {

@@ -225,7 +225,8 @@ export class LiveStats {
   private async refresh(changes: number): Promise<{ snapshot: LiveSnapshot; changes: number }> {
     const now = this.deps.now();
     const day = dayOf(now, this.deps.timeZone);
-    const queues = this.deps.queues().map((q) => q.name);
+    const configured = this.deps.queues();
+    const queues = configured.map((q) => q.name);
     const [today, floor] = await Promise.all([this.deps.store.readDay(day, now), this.deps.store.readFloor(queues)]);
     const snapshot = buildSnapshot({
       now,
@@ -233,6 +234,7 @@ export class LiveStats {
       timeZone: this.deps.timeZone,
       serviceLevelSeconds: this.kpi.serviceLevelSeconds,
       shortAbandonSeconds: this.kpi.shortAbandonSeconds,
+      perQueue: kpiOptionsFor(this.kpi, configured).perQueue,
       counters: today.counters,
       phases: today.phases,
       queues,

@@ -9,6 +9,7 @@ import type { LiveSnapshot } from '../../src/live/live-snapshot.ts';
 import { LiveStats } from '../../src/live/live-stats.ts';
 import type { LiveStore } from '../../src/live/live-store.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { QueueConfigSchema, type QueueConfig } from '../../src/routing/types.ts';
 
 /*
  * LiveStats' own logic with a fake store (no Redis): which writes it makes per event, how a
@@ -96,13 +97,13 @@ function manualTimers() {
   return { timers, fireAll };
 }
 
-function setup(fake = fakeStore()) {
+function setup(fake = fakeStore(), queues: readonly QueueConfig[] = []) {
   const clock = manualTimers();
   const subscriber = new EventEmitter() as EventEmitter & { subscribe(): Promise<void> };
   subscriber.subscribe = async () => undefined;
   const live = new LiveStats({
     store: fake.store,
-    queues: () => [],
+    queues: () => queues,
     subscriber: subscriber as unknown as Redis,
     timeZone: 'Asia/Shanghai',
     log: createLogger('silent'),
@@ -146,6 +147,28 @@ describe('LiveStats', () => {
     await settle();
     expect(store.log.slice(-2)).toEqual(['load B', 'apply B']);
     expect(store.states.get('B')).toMatchObject({ phase: null, counts: { 'general|offered': 1, 'general|abandoned': 1, 'general|slBase': 1 } });
+  });
+
+  it("counts each call with its queue's thresholds, and the snapshot says which", async () => {
+    const base = { skills: [], strategy: 'longest-idle', ringTimeoutSeconds: 15, wrapUpSeconds: 10, maxWaitSeconds: 300, agingPerMinute: 1 };
+    const queues = [QueueConfigSchema.parse({ ...base, name: 'sales', serviceLevelSeconds: 10, shortAbandonSeconds: 2 }), QueueConfigSchema.parse({ ...base, name: 'general' })];
+    const { live, fake } = setup(fakeStore(), queues);
+    // In each queue: one call answered after 15 s of waiting, one abandoned after 3 s (events 1 s apart from `from`).
+    const answeredAfter15 = (id: string, queue: string) =>
+      events(id, [['call.started'], ['queue.requested', { queue }], ['queue.joined', { queue }], ...Array.from({ length: 14 }, () => ['agent.rona', {}] as [CallEventType, Record<string, unknown>]), ['agent.answered', { agentId: 'a1', queue }]]);
+    const abandonedAfter3 = (id: string, queue: string) =>
+      events(id, [['call.started'], ['queue.requested', { queue }], ['queue.joined', { queue }], ['agent.rona', {}], ['agent.rona', {}], ['call.ended', { cause: 'caller_hangup' }]]);
+    for (const e of [...answeredAfter15('S1', 'sales'), ...abandonedAfter3('S2', 'sales'), ...answeredAfter15('G1', 'general'), ...abandonedAfter3('G2', 'general')]) live.recordCall(e);
+    await settle();
+    // sales (T 10, short 2): 15 s is not within T, 3 s is an abandon. general (defaults 20 and 5): within, and a short abandon.
+    expect(fake.states.get('S1')!.counts).not.toHaveProperty('sales|slWithin');
+    expect(fake.states.get('S2')!.counts).toMatchObject({ 'sales|abandoned': 1, 'sales|slBase': 1 });
+    expect(fake.states.get('G1')!.counts).toMatchObject({ 'general|slWithin': 1, 'general|slBase': 1 });
+    expect(fake.states.get('G2')!.counts).toMatchObject({ 'general|shortAbandoned': 1 });
+    const snap = await live.snapshot();
+    expect(snap.queues.sales).toMatchObject({ serviceLevelSeconds: 10, shortAbandonSeconds: 2, today: { answered: 1, abandoned: 1, shortAbandoned: 0, serviceLevel: 0 } });
+    expect(snap.queues.general).toMatchObject({ serviceLevelSeconds: 20, shortAbandonSeconds: 5, today: { answered: 1, abandoned: 0, shortAbandoned: 1, serviceLevel: 1 } });
+    expect([snap.serviceLevelSeconds, snap.shortAbandonSeconds]).toEqual([20, 5]);
   });
 
   it('pushes a change that came while a GET read was under way', async () => {
