@@ -22,10 +22,18 @@ export function kpiOptionsFor(defaults: KpiThresholds, queues: readonly (KpiThre
  * batch on). Writers that hold KpiOptions for their lifetime get this object.
  */
 export function liveKpiOptions(defaults: KpiThresholds, queues: () => readonly (KpiThresholds & { readonly name: string })[]): KpiOptions {
+  // Read once per call in a batch: rebuilt only when the queue list is another array (an edit replaces it).
+  let seen: readonly unknown[] | null = null;
+  let perQueue: KpiOptions['perQueue'] = {};
   return {
     ...defaults,
     get perQueue() {
-      return kpiOptionsFor(defaults, queues()).perQueue;
+      const now = queues();
+      if (now !== seen) {
+        perQueue = kpiOptionsFor(defaults, now).perQueue;
+        seen = now;
+      }
+      return perQueue;
     },
   };
 }

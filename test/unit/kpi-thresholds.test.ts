@@ -74,11 +74,12 @@ describe('KPI thresholds per queue', () => {
   });
 
   it('options from queue configs list only queues with thresholds, and follow edits', () => {
-    const queues: { name: string; serviceLevelSeconds?: number; shortAbandonSeconds?: number }[] = [{ name: 'sales', serviceLevelSeconds: 10 }, { name: 'general' }];
+    let queues: { name: string; serviceLevelSeconds?: number; shortAbandonSeconds?: number }[] = [{ name: 'sales', serviceLevelSeconds: 10 }, { name: 'general' }];
     expect(kpiOptionsFor({ serviceLevelSeconds: 25, shortAbandonSeconds: 4 }, queues)).toEqual({ serviceLevelSeconds: 25, shortAbandonSeconds: 4, perQueue: { sales: { serviceLevelSeconds: 10 } } });
     const live = liveKpiOptions({ serviceLevelSeconds: 25, shortAbandonSeconds: 4 }, () => queues);
     expect(serviceLevel(calls.slice(0, 3), live)).toBe(1 / 2); // sales: 8 within 10 of 2 (3 s is short under 4)
-    queues[0] = { name: 'sales', serviceLevelSeconds: 15 };
+    // An edit replaces the list (RoutingAdmin keeps a new config object), which the options see at once.
+    queues = [{ name: 'sales', serviceLevelSeconds: 15 }, { name: 'general' }];
     expect(serviceLevel(calls.slice(0, 3), live)).toBe(2 / 2);
   });
 
