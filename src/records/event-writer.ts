@@ -29,6 +29,11 @@ export interface EventWriterOptions extends Partial<OutboxOptions>, Partial<Cons
   onCommit?: (info: CommitInfo) => void;
   /** Fold consumer loops in this process (when the sink has a fold stage); default `consumers`. */
   folders?: number;
+  /**
+   * Fold stream entries per read: more than the writers' `readEntries`, because a fold's cost
+   * is per call touched, and a bigger batch holds more events of each call in progress.
+   */
+  foldReadEntries?: number;
   /** Called after each committed fold batch; `appendedAt` of its entries is still the producer's. */
   onFold?: (info: CommitInfo) => void;
 }
@@ -48,6 +53,8 @@ const DEFAULTS: OutboxOptions & ConsumerOptions & { commandTimeoutMs: number; co
 };
 
 const MAINTAIN_EVERY_MS = 3_600_000;
+/** Default fold read: up to 25,000 events per fold transaction (100 entries of 250). */
+const FOLD_READ_ENTRIES = 100;
 
 /**
  * Durable write-behind for events (call events, ops events): producers append() without ever
@@ -136,7 +143,10 @@ export class EventWriter<E> {
     }
     if (!fold) return;
     for (let i = 0; i < Math.max(1, this.opts.folders ?? this.opts.consumers); i++) {
-      const folder = new EventConsumer({ redis: this.connection(), stream: this.foldStream, sink: fold, log: this.log, name: `${base}:fold:${i}`, onCommit: this.opts.onFold }, this.opts);
+      const folder = new EventConsumer(
+        { redis: this.connection(), stream: this.foldStream, sink: fold, log: this.log, name: `${base}:fold:${i}`, onCommit: this.opts.onFold },
+        { ...this.opts, readEntries: this.opts.foldReadEntries ?? Math.max(this.opts.readEntries, FOLD_READ_ENTRIES) },
+      );
       this.folders.push(folder);
       folder.start();
     }

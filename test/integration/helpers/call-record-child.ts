@@ -37,7 +37,7 @@ const fold = { insertJson: stage === 'fold' ? hanging((e) => sink.fold.insertJso
 const writer = new EventWriter(
   { insertJson: stage === 'raw' ? hanging((e) => sink.insertJson(e)) : (e: string) => sink.insertJson(e), fold },
   createLogger('silent'),
-  { redisUrl: env('REDIS_URL'), prefix: env('PREFIX'), name: 'call_events', spoolDir: env('SPOOL_DIR'), readEntries: 2, blockMs: 200, consumers: 1 },
+  { redisUrl: env('REDIS_URL'), prefix: env('PREFIX'), name: 'call_events', spoolDir: env('SPOOL_DIR'), readEntries: 2, foldReadEntries: 2, blockMs: 200, consumers: 1 },
 );
 writer.start();
 process.stdout.write('started\n');
