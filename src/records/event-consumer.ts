@@ -56,6 +56,7 @@ export class EventConsumer {
   private readonly opts: ConsumerOptions;
   private readonly onCommit: (info: CommitInfo) => void;
   private readonly forward: EventStream | null;
+  private readonly gate: ((stopping: () => boolean) => Promise<void>) | null;
   readonly name: string;
   private stopping = false;
   private loop: Promise<void> | null = null;
@@ -67,13 +68,26 @@ export class EventConsumer {
   written = 0;
   duplicates = 0;
 
-  /** `forward`: the fold stream that receives each committed batch in the same MULTI as its XACK+XDEL. */
+  /**
+   * `forward`: the fold stream that receives each committed batch in the same MULTI as its
+   * XACK+XDEL. `gate`: awaited before each read (the folders let the raw writers go first).
+   */
   constructor(
-    deps: { redis: Redis; stream: EventStream; sink: JsonBatchSink; log: Logger; name: string; onCommit?: (info: CommitInfo) => void; forward?: EventStream },
+    deps: {
+      redis: Redis;
+      stream: EventStream;
+      sink: JsonBatchSink;
+      log: Logger;
+      name: string;
+      onCommit?: (info: CommitInfo) => void;
+      forward?: EventStream;
+      gate?: (stopping: () => boolean) => Promise<void>;
+    },
     opts: ConsumerOptions,
   ) {
     this.redis = deps.redis;
     this.forward = deps.forward ?? null;
+    this.gate = deps.gate ?? null;
     this.stream = deps.stream;
     this.sink = deps.sink;
     this.log = deps.log;
@@ -99,6 +113,8 @@ export class EventConsumer {
     while (!this.stopping) {
       let batch: StreamEntry[];
       try {
+        await this.gate?.(() => this.stopping);
+        if (this.stopping) break;
         batch = await this.next();
       } catch (err) {
         if (this.stopping) break;
