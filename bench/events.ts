@@ -3,6 +3,7 @@
  * consumer -> INSERT ... ON CONFLICT DO NOTHING -> XACK), on a fresh database and key prefix
  * that are dropped at the end. The issue's goal: >= 50,000 events/s sustained on 2 cores.
  *   node bench/events.ts [seconds=10] [rate=60000] [postgres url] [redis url]
+ *   node bench/events.ts summaries [dense|spread] [seconds=10] [rate=60000] [postgres url] [redis url]
  *   node bench/events.ts transport [events=100000]     (Redis stream vs BullMQ, no Postgres)
  *
  * Phases:
@@ -12,6 +13,13 @@
  *            consumer running: committed rows/s and event lag. Lag is commit time minus the
  *            append time of the oldest event of its stream entry (an upper bound per event).
  * Everything runs in this one process, as in the app (producers and consumer share a core).
+ *
+ * `summaries`: the same phases with the app's sink (CallRecordSink) and realistic calls
+ * (bench/synthetic-calls.ts, time-ordered, ~16 events per call), so the fold consumer group
+ * (summaries, 15-minute and daily rollups) runs beside the raw writers on the same 2 cores.
+ * The raw writers and the folders are measured apart: rows/s and append -> commit lag of each.
+ * `dense`: calls as close together as 10 M events in one day (each batch touches ~2,000 calls
+ * in progress); `spread`: as 10 M events over 30 days.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,11 +34,14 @@ import { createPool } from '../src/records/db.ts';
 import { EventStore } from '../src/records/event-store.ts';
 import { EventWriter, type CommitInfo } from '../src/records/event-writer.ts';
 import { migrate } from '../src/records/migrate.ts';
+import { CallRecordSink } from '../src/records/call-record-sink.ts';
+import { timeOrdered, type Ev } from './synthetic-calls.ts';
 
 const args = process.argv.slice(2);
-const mode = args[0] === 'transport' ? 'transport' : 'pipeline';
-if (mode === 'transport') args.shift();
-const redisUrl = (mode === 'pipeline' ? args[3] : args[1]) ?? 'redis://127.0.0.1:6379';
+const mode = args[0] === 'transport' ? 'transport' : args[0] === 'summaries' ? 'summaries' : 'pipeline';
+if (mode !== 'pipeline') args.shift();
+const density = mode === 'summaries' && (args[0] === 'dense' || args[0] === 'spread') ? args.shift()! : 'dense';
+const redisUrl = (mode === 'transport' ? args[1] : args[3]) ?? 'redis://127.0.0.1:6379';
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function event(callId: string, seq: number): CallEvent {
@@ -138,6 +149,131 @@ async function pipeline(): Promise<void> {
   }
 }
 
+/** Lag percentiles of committed entries (append of the entry's oldest event -> commit). */
+class Lags {
+  private all: { lag: number; n: number }[] = [];
+  count = 0;
+
+  add(info: CommitInfo): void {
+    for (const e of info.entries) {
+      this.all.push({ lag: info.committedAt - e.appendedAt, n: e.count });
+      this.count += e.count;
+    }
+  }
+
+  text(): string {
+    this.all.sort((a, b) => a.lag - b.lag);
+    return `p50 ${pct(this.all, this.count, 50)} ms, p99 ${pct(this.all, this.count, 99)} ms, max ${this.all.at(-1)?.lag} ms`;
+  }
+}
+
+async function summaries(): Promise<void> {
+  const seconds = Number(args[0] ?? 10);
+  const rate = Number(args[1] ?? 60_000);
+  const baseUrl = args[2] ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const total = rate * seconds;
+  // As many calls per hour as 10 M events in a day (dense) or in 30 days (spread).
+  const days = (2 * total / 10_000_000) * (density === 'dense' ? 1 : 30);
+  const day0 = Date.parse('2025-03-02T16:00:00Z');
+  const dbName = `hotline_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(baseUrl);
+  dbUrl.pathname = `/${dbName}`;
+  const pool = createPool(dbUrl.toString(), () => undefined);
+  await migrate(pool);
+  await pool.query('SELECT call_events_ensure_days($1::date, $2::date)', ['2025-03-02', new Date(day0 + (days + 2) * 86_400_000).toISOString().slice(0, 10)]);
+  const prefix = `hotline:bench:${randomBytes(4).toString('hex')}:`;
+  const spoolDir = await mkdtemp(join(tmpdir(), 'hotline-bench-spool-'));
+  // One stream of calls for both phases (twice `total` events): the steady phase continues the
+  // calls of the backlog. Made before each phase, so generating them is not measured.
+  const source = timeOrdered(2 * total, day0, days, 5_000);
+  const take = (n: number): Ev[] => {
+    const out: Ev[] = [];
+    while (out.length < n) {
+      const b = source.next();
+      if (b.done) break;
+      for (const e of b.value) out.push(e);
+    }
+    return out;
+  };
+  let raw = new Lags();
+  let fold = new Lags();
+  const make = () =>
+    new EventWriter<Ev>(new CallRecordSink(pool, new EventStore(pool)), createLogger('warn'), {
+      redisUrl,
+      prefix,
+      name: 'call_events',
+      spoolDir,
+      onCommit: (i) => raw.add(i),
+      onFold: (i) => fold.add(i),
+    });
+  // Events go as the generator made them: Postgres and the fold ignore the extra `t` (its time in ms).
+  const until = async (w: EventWriter<Ev>, done: () => Promise<boolean>) => {
+    while (!(await done())) await new Promise((r) => setTimeout(r, 20));
+    return Date.now();
+  };
+  try {
+    console.log(`summaries (${density}: calls as dense as 10 M events in ${density === 'dense' ? 1 : 30} day(s)): ${seconds} s per phase at ${fmt(rate)}/s offered; Postgres ${dbName}`);
+    const w1 = make();
+    let events = take(total);
+    let t = Date.now();
+    for (const e of events) w1.append(e);
+    await w1.whenDurable(120_000);
+    console.log(`backlog: ${fmt(total)} events in Redis in ${Date.now() - t} ms`);
+    t = Date.now();
+    w1.start();
+    const rawDone = await until(w1, async () => (await w1.backlog()) === 0);
+    const foldDone = await until(w1, async () => (await w1.foldBacklog()) === 0);
+    console.log(
+      `backlog: raw events written in ${rawDone - t} ms: ${fmt(raw.count / ((rawDone - t) / 1000))} events/s (folders running beside); ` +
+        `folded in ${foldDone - t} ms: ${fmt(fold.count / ((foldDone - t) / 1000))} events/s`,
+    );
+    await w1.close();
+
+    raw = new Lags();
+    fold = new Lags();
+    events = take(total);
+    const w2 = make();
+    w2.start();
+    await new Promise((r) => setTimeout(r, 200));
+    t = Date.now();
+    let appended = 0;
+    const perTick = rate / 100;
+    while (Date.now() - t < seconds * 1000) {
+      const due = Math.floor(((Date.now() - t) / 1000) * rate) + perTick;
+      while (appended < due && appended < events.length) w2.append(events[appended++]!);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const appendMs = Date.now() - t;
+    const rawIn = raw.count;
+    const foldIn = fold.count;
+    const rawDone2 = await until(w2, async () => (await w2.backlog()) === 0 && w2.pending === 0);
+    const foldDone2 = await until(w2, async () => (await w2.foldBacklog()) === 0);
+    console.log(
+      `steady: offered ${fmt(appended / (appendMs / 1000))}/s for ${(appendMs / 1000).toFixed(1)} s; raw committed ${fmt(rawIn / (appendMs / 1000))}/s during it, ` +
+        `all ${(((rawDone2 - t) / 1000)).toFixed(1)} s after the start; folded ${fmt(foldIn / (appendMs / 1000))}/s during it, all ${((foldDone2 - t) / 1000).toFixed(1)} s after the start ` +
+        `(caught up ${((foldDone2 - t - appendMs) / 1000).toFixed(1)} s after the last append)`,
+    );
+    console.log(`steady: lag append -> raw commit ${raw.text()}; append -> fold commit ${fold.text()}`);
+    await w2.close();
+    const { rows } = await pool.query<{ n: string; c: string; o: string }>(
+      'SELECT (SELECT count(*) FROM call_events) AS n, (SELECT count(*) FROM calls) AS c, (SELECT sum(offered) FROM call_rollup_15m_no_agent) AS o',
+    );
+    console.log(`check: ${fmt(Number(rows[0]!.n))} event rows of ${fmt(total + appended)} appended; ${fmt(Number(rows[0]!.c))} calls rows, ${fmt(Number(rows[0]!.o))} offered in the rollup`);
+  } finally {
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+    await rm(spoolDir, { recursive: true, force: true });
+    const r = new Redis(redisUrl);
+    const keys = await r.keys(`${prefix}*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+  }
+}
+
 /**
  * Redis only: the same events through a stream (entries of 250 events, XREADGROUP 40 entries,
  * XACK+XDEL) and through BullMQ (one job per event, as its open-source worker takes one job
@@ -193,4 +329,4 @@ async function transport(): Promise<void> {
   }
 }
 
-await (mode === 'transport' ? transport() : pipeline());
+await (mode === 'transport' ? transport() : mode === 'summaries' ? summaries() : pipeline());

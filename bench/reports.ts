@@ -1,27 +1,30 @@
 /**
  * Report query times over a big day. Loads synthetic call events through CallRecordSink (the
- * code path the app's consumers use: events, call summaries and the 15-minute rollup in one
- * transaction per batch, two writers side by side) into a fresh database, then times
- * CallReports.calls (every SQL query and the assembly in Node) for a day's report, repeated.
+ * code path the app's consumers use: the raw insert, then its fold stage — call summaries,
+ * the 15-minute and daily rollups — per batch, two loaders side by side) into a fresh
+ * database, then times CallReports.calls (every SQL query and the assembly in Node) for a
+ * day's report, repeated; reports by day over 7 and 28 days are timed twice, on the daily
+ * rollups and (the zone row pointed elsewhere) on the 15-minute ones, over the same data.
  *   node bench/reports.ts [events=10000000] [days=1] [runs=40] [postgres base url] [--keep]
  *
- * Calls start evenly over `days` local days (Asia/Shanghai) and are fed in time order, each
- * batch (5,000 events, a full consumer read) holding pieces of many calls, as a live stream
- * does: a call's summary and rollup rows are rewritten several times before it ends.
- * Dimensions: 2 numbers -> 2 flows, 6 first-level keys -> 10 queues, 30 agents per queue
- * (300 in all). No agent state changes are loaded (the reports read calls and the rollup only).
+ * Calls (bench/synthetic-calls.ts) start evenly over `days` local days (Asia/Shanghai) and
+ * are fed in time order, each batch (5,000 events, a full consumer read) holding pieces of
+ * many calls, as a live stream does: a call's summary and rollup rows are rewritten several
+ * times before it ends. No agent state changes are loaded (the reports read calls and the
+ * rollups only).
  * `--keep` keeps the database (hotline_bench_reports) and reuses it when the same size is asked
  * again, to iterate on queries.
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { CallRecordSink } from '../src/records/call-record-sink.ts';
 import { createPool } from '../src/records/db.ts';
 import { EventStore } from '../src/records/event-store.ts';
 import { migrate } from '../src/records/migrate.ts';
+import { syncDayZone } from '../src/records/rollup-store.ts';
 import { ReportStore } from '../src/records/report-store.ts';
 import { CallReports, type CallReportQuery } from '../src/reports/call-reports.ts';
+import { payload, timeOrdered } from './synthetic-calls.ts';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -38,131 +41,16 @@ const BATCH = 5_000;
 const WRITERS = 2;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-// ---- synthetic calls ------------------------------------------------------------------------
-
-interface Ev {
-  id: string;
-  callId: string;
-  seq: number;
-  type: string;
-  at: string;
-  data: Record<string, unknown>;
-  t: number;
-}
-
-const NUMBERS = [
-  ['4008001234', 'main'],
-  ['4008005678', 'promo'],
-] as const;
-const KEYS = ['1', '2', '3', '4', '5', '0'];
-const QUEUES = Array.from({ length: 10 }, (_, i) => `q${i}`);
-const AGENTS_PER_QUEUE = 30;
-
-let seed = 12345;
-const rnd = () => {
-  seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-  return seed / 0x7fffffff;
-};
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-
-/** One call's events (about 25 for an answered call with a survey). */
-function callEvents(t0: number): Ev[] {
-  const callId = randomUUID();
-  const out: Ev[] = [];
-  let t = t0;
-  let seq = 0;
-  const [dialed, flow] = pick(NUMBERS);
-  const key = pick(KEYS);
-  // Keys route to queues: key k's callers mostly go to two queues of their own.
-  const queue = QUEUES[(KEYS.indexOf(key) * 2 + (rnd() < 0.7 ? 0 : 1)) % QUEUES.length]!;
-  const ev = (type: string, data: Record<string, unknown> = {}) => out.push({ id: randomUUID(), callId, seq: ++seq, type, at: '', data, t });
-  const wait = (s: number) => (t += Math.round(s * 1000));
-  const node = (name: string, type: string) => ev('flow.node_entered', { flow, version: 3, node: name, type });
-  ev('call.started', { caller: `+86138${Math.floor(rnd() * 1e8)}`, dialed, flow, version: 3, role: 'caller' });
-  ev('flow.started', { flow, version: 3, language: 'zh' });
-  node('welcome', 'play');
-  ev('prompt.played', { prompt: 'welcome' });
-  wait(3 + rnd() * 5);
-  node('menu', 'menu');
-  ev('prompt.played', { prompt: 'menu' });
-  wait(2 + rnd() * 8);
-  ev('dtmf', { digit: key, node: 'menu' });
-  ev('menu.selected', { node: 'menu', digit: key, firstLevel: true });
-  const x = rnd();
-  if (x < 0.45) {
-    node('self', 'play');
-    ev('prompt.played', { prompt: 'self' });
-    wait(10 + rnd() * 60);
-    ev('call.ended', { cause: rnd() < 0.8 ? 'completed' : 'caller_hangup' });
-    return out;
-  }
-  node('agent', 'queue');
-  ev('queue.requested', { node: 'agent', queue, skills: [], priority: 0 });
-  ev('queue.joined', { node: 'agent', queue, position: 1 + Math.floor(rnd() * 10) });
-  ev('queue.position_announced', { node: 'agent', queue, position: 1, ewtSeconds: 30 });
-  if (x < 0.55) {
-    wait(rnd() * 120);
-    ev('call.ended', { cause: 'caller_hangup' });
-    return out;
-  }
-  wait(rnd() * rnd() * 90);
-  const agent = `${queue}-a${Math.floor(rnd() * AGENTS_PER_QUEUE)}`;
-  ev('agent.offered', { agentId: agent, queue });
-  wait(2 + rnd() * 5);
-  ev('agent.answered', { agentId: agent, queue });
-  ev('queue.left', { node: 'agent', queue, reason: 'answered', agentId: agent });
-  wait(60 + rnd() * 400);
-  ev('bridge.ended', { node: 'agent', agentId: agent, by: 'agent' });
-  node('rating', 'survey');
-  ev('prompt.played', { prompt: 'rating' });
-  wait(5);
-  if (rnd() < 0.6) {
-    ev('dtmf', { digit: '5', node: 'rating' });
-    ev('survey.answered', { question: 'satisfaction', score: 1 + Math.floor(rnd() * 5), scale: 5, node: 'rating' });
-  }
-  node('thanks', 'hangup');
-  wait(2);
-  ev('call.ended', { cause: 'completed' });
-  return out;
-}
-
-/**
- * Batches of events in time order: calls start evenly over the days, and their events are
- * released when the clock passes them, so a batch holds pieces of the calls in progress.
- */
+/** Batches of events in time order, as consumer reads would hand them over. */
 function* batches(total: number): Generator<string> {
-  const span = DAYS * 86_400_000;
-  const perCall = 15.5; // a little under the mean events per call of callEvents (~15.8), so `total` is reached
-  const calls = Math.ceil(total / perCall);
-  const step = span / calls;
-  let pending: Ev[] = [];
-  let out: Ev[] = [];
-  let emitted = 0;
-  let c = 0;
-  const windowMs = 60_000;
-  for (let clock = DAY0; emitted < total && (c < calls || pending.length > 0); clock += windowMs) {
-    for (; c < calls && DAY0 + c * step < clock + windowMs; c++) pending.push(...callEvents(DAY0 + Math.floor(c * step)));
-    pending.sort((a, b) => a.t - b.t);
-    let i = 0;
-    while (i < pending.length && (pending[i]!.t < clock + windowMs || c >= calls) && emitted < total) {
-      const e = pending[i++]!;
-      e.at = new Date(e.t).toISOString();
-      out.push(e);
-      emitted++;
-      if (out.length === BATCH) {
-        yield JSON.stringify(out, (k, v) => (k === 't' ? undefined : v));
-        out = [];
-      }
-    }
-    pending = pending.slice(i);
-  }
-  if (out.length) yield JSON.stringify(out, (k, v) => (k === 't' ? undefined : v));
+  for (const events of timeOrdered(total, DAY0, DAYS, BATCH)) yield payload(events);
 }
 
 // ---- load -----------------------------------------------------------------------------------
 
 async function load(pool: pg.Pool): Promise<void> {
   const sink = new CallRecordSink(pool, new EventStore(pool));
+  await syncDayZone(pool, TZ);
   await pool.query(`SELECT call_events_ensure_days($1::date, $2::date)`, [new Date(DAY0 + 8 * 3_600_000).toISOString().slice(0, 10), new Date(DAY0 + (DAYS + 1) * 86_400_000).toISOString().slice(0, 10)]);
   const source = batches(TOTAL);
   let written = 0;
@@ -171,6 +59,7 @@ async function load(pool: pg.Pool): Promise<void> {
   const worker = async () => {
     for (let next = source.next(); !next.done; next = source.next()) {
       const n = await sink.insertJson(next.value);
+      await sink.fold.insertJson(next.value);
       written += n;
       if (performance.now() - lastReport > 10_000) {
         lastReport = performance.now();
@@ -180,10 +69,12 @@ async function load(pool: pg.Pool): Promise<void> {
   };
   await Promise.all(Array.from({ length: WRITERS }, worker));
   const seconds = (performance.now() - started) / 1000;
-  console.log(`loaded ${fmt(written)} events through CallRecordSink in ${seconds.toFixed(0)} s: ${fmt(written / seconds)} events/s (events + summaries + rollup, ${WRITERS} writers)`);
+  console.log(`loaded ${fmt(written)} events through CallRecordSink in ${seconds.toFixed(0)} s: ${fmt(written / seconds)} events/s (events, then summaries + rollups, ${WRITERS} loaders)`);
   await pool.query('VACUUM ANALYZE calls');
   await pool.query('VACUUM ANALYZE call_rollup_15m');
   await pool.query('VACUUM ANALYZE call_rollup_15m_no_agent');
+  await pool.query('VACUUM ANALYZE call_rollup_day');
+  await pool.query('VACUUM ANALYZE call_rollup_day_no_agent');
 }
 
 // ---- queries --------------------------------------------------------------------------------
@@ -252,8 +143,20 @@ async function main(): Promise<void> {
     await time('day by 60m, agent=q3-a7', reports, { ...day, interval: '60m', agent: 'q3-a7' });
     await time('day by 60m, number=4008005678', reports, { ...day, interval: '60m', number: '4008005678' });
     await time('day by 60m, skill -> q0,q1 & flow=main', reports, { ...day, interval: '60m', skill: 'x', flow: 'main' });
-    if (DAYS >= 7) await time('week by day', reports, { from: '2025-03-03', to: '2025-03-10', interval: 'day' });
-    if (DAYS >= 28) await time('month (28 days) as one row', reports, { from: '2025-03-03', to: '2025-03-31', interval: 'month' });
+    const long = async (label: string) => {
+      if (DAYS >= 7) await time(`week by day${label}`, reports, { from: '2025-03-03', to: '2025-03-10', interval: 'day' });
+      if (DAYS >= 28) await time(`month (28 days) as one row${label}`, reports, { from: '2025-03-03', to: '2025-03-31', interval: 'month' });
+      if (DAYS >= 28) await time(`28 days by day${label}`, reports, { from: '2025-03-03', to: '2025-03-31', interval: 'day' });
+      if (DAYS >= 28) await time(`28 days as one row, agent=q3-a7${label}`, reports, { from: '2025-03-03', to: '2025-03-31', interval: 'month', agent: 'q3-a7' });
+    };
+    await long(' (daily rollup)');
+    // The same reports on the 15-minute rollups: with the zone row elsewhere, no Shanghai midnight is a day boundary.
+    await pool.query(`UPDATE call_rollup_day_zone SET zone = 'UTC'`);
+    try {
+      await long(' (15-min rollup)');
+    } finally {
+      await pool.query('UPDATE call_rollup_day_zone SET zone = $1', [TZ]);
+    }
   } finally {
     await pool.end();
     if (!KEEP) await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
