@@ -41,12 +41,16 @@ async function calls(): Promise<string[]> {
   return (await pool.query<{ call_id: string }>('SELECT call_id FROM calls ORDER BY started_at')).rows.map((r) => r.call_id);
 }
 
-/** Rows per rollup table and per age (by each call's 15-minute bucket). */
+/** Per rollup table, the ages of the calls that still have a row (the row whose bucket holds the call's start). */
 async function rollupAges(): Promise<Record<string, number[]>> {
   const out: Record<string, number[]> = {};
-  for (const { table } of ROLLUP_RETENTION) {
-    const { rows } = await pool.query<{ bucket: Date }>(`SELECT DISTINCT bucket FROM ${table} ORDER BY bucket`);
-    out[table] = rows.map((r) => Math.round((now - r.bucket.getTime()) / DAY));
+  for (const { table, width } of ROLLUP_RETENTION) {
+    out[table] = [];
+    for (const age of AGES) {
+      const start = new Date(now - age * DAY);
+      const { rows } = await pool.query(`SELECT 1 FROM ${table} WHERE bucket <= $1 AND bucket > $1::timestamptz - $2::interval`, [start, width]);
+      if (rows.length > 0) out[table].push(age);
+    }
   }
   return out;
 }
@@ -78,7 +82,7 @@ describe('retention of calls and rollups', () => {
     await new EventStore(pool).maintain();
     expect(await calls()).toEqual(AGES.map(callOf));
     const ages = await rollupAges();
-    expect(Object.keys(ages)).toEqual(['call_rollup_15m', 'call_rollup_15m_no_agent', 'call_node_rollup_15m']);
+    expect(Object.keys(ages)).toEqual(['call_rollup_15m', 'call_rollup_15m_no_agent', 'call_node_rollup_15m', 'call_rollup_day', 'call_rollup_day_no_agent']);
     for (const table of Object.keys(ages)) expect(ages[table], table).toEqual(AGES);
   });
 
