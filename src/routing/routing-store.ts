@@ -112,6 +112,16 @@ export class RoutingStore {
     return rows[0] ? toSnapshot(rows[0]) : null;
   }
 
+  /**
+   * Agents logged in (any state but logged_out), and agents staffing `queue`: eligible for it and
+   * available, ringing, on a call or wrapping up (not paused). Counts kept as states change, so
+   * this is one read however many agents there are.
+   */
+  async staffing(queue: string): Promise<{ loggedIn: number; staffed: number }> {
+    const [loggedIn, staffed] = await this.redis.hmget(`${this.base}staff`, '#in', queue);
+    return { loggedIn: Number(loggedIn ?? 0), staffed: Number(staffed ?? 0) };
+  }
+
   /** All configured agents, sorted by id. */
   async listAgents(): Promise<AgentSnapshot[]> {
     const rows = (await this.run(scripts.agents, '')) as string[][];

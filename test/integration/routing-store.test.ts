@@ -192,6 +192,49 @@ describe('agent state', () => {
   });
 });
 
+describe('staffing counts', () => {
+  it('counts logged-in agents and the agents staffing each queue through every kind of change', async () => {
+    const queues = [queue('billing', { wrapUpSeconds: 10 }), queue('tech', { skills: [{ skill: 'tech', minProficiency: 3 }] })];
+    const agents = [agent('a1', { billing: 2, tech: 3 }), agent('a2', { billing: 1, tech: 2 }), agent('a3', { tech: 5 })];
+    const { store } = await fresh(queues, agents, []);
+    const counts = async () => {
+      const [b, t] = await Promise.all([store.staffing('billing'), store.staffing('tech')]);
+      return [b.loggedIn, b.staffed, t.staffed];
+    };
+    expect(await counts()).toEqual([0, 0, 0]);
+    await store.changeAgentState('a1', 'login', undefined, T0);
+    await store.changeAgentState('a2', 'login', undefined, T0);
+    expect(await counts()).toEqual([2, 2, 1]); // a2 lacks tech 3
+    await store.changeAgentState('a2', 'pause', 'lunch', T0);
+    expect(await counts()).toEqual([2, 1, 1]); // paused is logged in but not staffing
+    // Ringing, on a call and wrapping up all staff the queue.
+    await store.enqueue(call('c1', 'billing'));
+    expect((await store.claim(T0 + 1)).map((o) => o.agentId)).toEqual(['a1']);
+    expect(await counts()).toEqual([2, 1, 1]);
+    await store.answered('c1', 'a1', T0 + 2);
+    await store.agentCallEnded('a1', T0 + 3);
+    expect((await store.agentState('a1'))?.state).toBe('wrap_up');
+    expect(await counts()).toEqual([2, 1, 1]);
+    await store.changeAgentState('a1', 'logout', undefined, T0 + 4);
+    expect(await counts()).toEqual([1, 0, 0]);
+    // Ring-no-answer pauses the agent: no longer staffing.
+    await store.changeAgentState('a2', 'unpause', undefined, T0 + 5);
+    await store.enqueue(call('c2', 'billing'));
+    expect((await store.claim(T0 + 6)).map((o) => o.agentId)).toEqual(['a2']);
+    await store.ringNoAnswer('c2', 'a2', T0 + 7);
+    expect(await counts()).toEqual([1, 0, 0]);
+    // A reconfigure that changes skills recounts: a2 now qualifies for tech, a3 logs in.
+    await store.changeAgentState('a2', 'unpause', undefined, T0 + 8);
+    await store.changeAgentState('a3', 'login', undefined, T0 + 8);
+    expect(await counts()).toEqual([2, 1, 1]);
+    await store.configure(queues, [agents[0]!, agent('a2', { billing: 1, tech: 4 }), agents[2]!], T0 + 9);
+    expect(await counts()).toEqual([2, 1, 2]);
+    // The counts agree with the agents' own states.
+    const list = await store.listAgents();
+    expect(list.filter((a) => a.state !== 'logged_out').length).toBe(2);
+  });
+});
+
 describe('configuration', () => {
   it('keeps agent state across a reconfigure and re-indexes changed skills', async () => {
     const { store } = await fresh([queue('billing'), queue('tech')], [agent('a1', { billing: 3 }), agent('a2', { tech: 2 })]);

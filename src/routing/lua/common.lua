@@ -23,6 +23,10 @@
 --                            (claim-agents.lua), as they cost a write per queue and skill on each
 --                            agent state change and only pay off in a claim over many agents
 --   xs                 set   skills that calls have asked for beyond their queue's
+--   staff              hash  queue -> agents staffing it (eligible, and available, ringing, on a
+--                            call or wrapping up), '#in' -> agents logged in: what the join check
+--                            and the wait estimate need, kept by set_state and configure so
+--                            neither reads every agent
 --   ready              set   queues where claim may find a match (a hint, see claim.lua)
 -- Waiting-call members are the 16-digit enqueue time followed by the call id, so calls with the
 -- same score are served in enqueue order and the member carries its own enqueue time.
@@ -139,11 +143,31 @@ local function load_agent(id)
   }
 end
 
--- The only writer of an agent's state: keeps the availability indexes in step with it and
--- returns the change for the agent.state_changed event. `extra`: more field, value pairs for
--- the same HSET (one call instead of two).
+-- States in which an agent counts as staffing its queues (working or about to be free).
+local STAFFING = { available = true, ringing = true, on_call = true, wrap_up = true }
+
+-- The staff counts after an agent moved between `from` and `to` (claim's available -> ringing
+-- changes neither, so it need not call this).
+local function count_staff(a, from, to)
+  if (from == 'logged_out') ~= (to == 'logged_out') then
+    local d = 1
+    if to == 'logged_out' then d = -1 end
+    redis.call('HINCRBY', B .. 'staff', '#in', d)
+  end
+  if (STAFFING[from] == true) ~= (STAFFING[to] == true) then
+    local d = 1
+    if not STAFFING[to] then d = -1 end
+    for q in string.gmatch(a.elig, ELIG) do redis.call('HINCRBY', B .. 'staff', q, d) end
+  end
+end
+
+-- The only writer of an agent's state (but for claim's available -> ringing): keeps the
+-- availability indexes and staff counts in step with it and returns the change for the
+-- agent.state_changed event. `extra`: more field, value pairs for the same HSET (one call
+-- instead of two).
 local function set_state(a, to, reason, call, queue, now, extra)
   local from = a.state
+  count_staff(a, from, to)
   if from == 'available' and to ~= 'available' then deindex_agent(a) end
   local args = { 'HSET', B .. 'a:' .. a.id, 'state', to, 'reason', reason, 'call', call, 'queue', queue, 'since', now }
   if extra then

@@ -67,6 +67,13 @@ for _, q in ipairs(cfg.queues) do
   if redis.call('ZCARD', B .. 'wq:' .. q.name) > 0 then redis.call('SADD', B .. 'ready', q.name) end
 end
 
+-- Staff counts from scratch: eligibility may have changed with the queues or skills.
+local staff = {}
+local function add_staff(field)
+  staff[field] = (staff[field] or 0) + 1
+end
+for _, q in ipairs(cfg.queues) do staff[q.name] = 0 end
+staff['#in'] = 0
 for _, c in ipairs(cfg.agents) do
   local ak = B .. 'a:' .. c.id
   if redis.call('EXISTS', ak) == 0 then
@@ -77,7 +84,18 @@ for _, c in ipairs(cfg.agents) do
   redis.call('HSET', ak, 'endpoint', c.endpoint, 'sk', c.sk, 'elig', c.elig)
   local a = load_agent(c.id)
   if a.state == 'available' then index_agent(a) end
+  if a.state ~= 'logged_out' then add_staff('#in') end
+  if STAFFING[a.state] then
+    for q in string.gmatch(a.elig, ELIG) do add_staff(q) end
+  end
 end
+local staff_args = { 'HSET', B .. 'staff' }
+for field, n in pairs(staff) do
+  staff_args[#staff_args + 1] = field
+  staff_args[#staff_args + 1] = n
+end
+redis.call('DEL', B .. 'staff')
+redis.call(unpack(staff_args))
 -- Available agents were a set before av held them.
 redis.call('DEL', B .. 'avail')
 -- A store configured for the first time (or first since qh exists) gets it now rather than in
