@@ -5,7 +5,51 @@
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { queueSkillSum } from '../../src/routing/strategy.ts';
-import type { QueueConfig } from '../../src/routing/types.ts';
+import { RoutingError, type QueueConfig, type WaitingCall } from '../../src/routing/types.ts';
+
+export const MIN = 60_000;
+/** A fixed clock for routing tests (2027-01-15). */
+export const T0 = 1_800_000_000_000;
+
+/** A queue needing its own name as a skill at proficiency 1, longest-idle, 10 s wrap-up. */
+export function queue(name: string, over: Partial<QueueConfig> = {}): QueueConfig {
+  return {
+    announce: { position: true, estimatedWait: true, everySeconds: 30 },
+    overflow: [],
+    callback: true,
+    joinWhenEmpty: false,
+    name,
+    skills: [{ skill: name, minProficiency: 1 }],
+    strategy: 'longest-idle',
+    ringTimeoutSeconds: 15,
+    wrapUpSeconds: 10,
+    maxWaitSeconds: 600,
+    agingPerMinute: 1,
+    ...over,
+  };
+}
+
+/** A plain call waiting in `q` since T0, owned by app-1. */
+export const call = (callId: string, q: string, over: Partial<WaitingCall> = {}): WaitingCall => ({
+  callId,
+  queue: q,
+  skills: [],
+  priority: 0,
+  enqueuedAt: T0,
+  owner: 'app-1',
+  ...over,
+});
+
+/** 'ok', or the RoutingError code the promise was rejected with (anything else is rethrown). */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RoutingError) return err.code;
+    throw err;
+  }
+  return 'ok';
+}
 
 /**
  * The availability indexes agree with `available` (the agents in state available): av holds

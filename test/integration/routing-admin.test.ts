@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
+import { codeOf } from '../helpers/routing-fixtures.ts';
 import { FlowRepository } from '../../src/flows/flow-repository.ts';
 import { loadFlowDir } from '../../src/flows/loader.ts';
 import { queueReferences } from '../../src/flows/queue-references.ts';
@@ -120,16 +121,6 @@ async function instance(cfg: FileRoutingConfig, prefix = `${inject('redisPrefix'
 async function eventsOf(subject: string) {
   expect(await ops.drain(5_000)).toBe(true);
   return opsStore.eventsOf(subject);
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RoutingError) return err.code;
-    throw err;
-  }
-  return 'ok';
 }
 
 const call = (callId: string, queue: string, enqueuedAt = Date.now()) => ({ callId, queue, skills: [], priority: 0, enqueuedAt, owner: 'test' });

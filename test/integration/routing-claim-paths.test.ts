@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { expectAvailabilityIndexes } from '../helpers/routing-fixtures.ts';
+import { queue as baseQueue, expectAvailabilityIndexes, MIN, T0 } from '../helpers/routing-fixtures.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
 import type { AgentConfig, Offer, QueueConfig, Strategy, WaitingCall } from '../../src/routing/types.ts';
@@ -14,26 +14,12 @@ import type { AgentConfig, Offer, QueueConfig, Strategy, WaitingCall } from '../
  * leave the indexes in step with the agents' states.
  */
 
-const MIN = 60_000;
-const T0 = 1_800_000_000_000;
 const redis = new Redis(inject('redisUrl'));
 afterAll(() => redis.quit());
 
-function queue(name: string, strategy: Strategy, minProficiency: number, agingPerMinute: number): QueueConfig {
-  return {
-    announce: { position: true, estimatedWait: true, everySeconds: 30 },
-    overflow: [],
-    callback: true,
-    joinWhenEmpty: false,
-    name,
-    skills: [{ skill: name, minProficiency }],
-    strategy,
-    ringTimeoutSeconds: 15,
-    wrapUpSeconds: 0,
-    maxWaitSeconds: 600,
-    agingPerMinute,
-  };
-}
+/** A queue of its own skill at `minProficiency`, no wrap-up. */
+const queue = (name: string, strategy: Strategy, minProficiency: number, agingPerMinute: number): QueueConfig =>
+  baseQueue(name, { strategy, skills: [{ skill: name, minProficiency }], wrapUpSeconds: 0, agingPerMinute });
 const pairs = (offers: ReadonlyArray<{ callId: string; agentId: string }>) => offers.map((o) => `${o.callId}>${o.agentId}`).sort();
 
 /** The planner's offers for its first `maxCalls` calls (all when 0), as claim stops there too. */

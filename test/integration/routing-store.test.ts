@@ -1,14 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { expectAvailabilityIndexes } from '../helpers/routing-fixtures.ts';
+import { queue as baseQueue, call, codeOf, expectAvailabilityIndexes, MIN, T0 } from '../helpers/routing-fixtures.ts';
 import { LuaScript } from '../../src/routing/lua-scripts.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
 import { RoutingError, type AgentConfig, type AgentState, type Offer, type QueueConfig, type WaitingCall } from '../../src/routing/types.ts';
 
-const MIN = 60_000;
-const T0 = 1_800_000_000_000;
 
 const redis = new Redis(inject('redisUrl'));
 afterAll(() => redis.quit());
@@ -23,43 +21,10 @@ async function fresh(queues: QueueConfig[], agents: AgentConfig[], login: string
   return { store, prefix };
 }
 
-function queue(name: string, over: Partial<QueueConfig> = {}): QueueConfig {
-  return {
-    announce: { position: true, estimatedWait: true, everySeconds: 30 },
-    overflow: [],
-    callback: true,
-    joinWhenEmpty: false,
-    name,
-    skills: [{ skill: name, minProficiency: 1 }],
-    strategy: 'longest-idle',
-    ringTimeoutSeconds: 15,
-    wrapUpSeconds: 30,
-    maxWaitSeconds: 600,
-    agingPerMinute: 1,
-    ...over,
-  };
-}
+/** The shared queue fixture with the 30 s wrap-up these tests count on. */
+const queue = (name: string, over: Partial<QueueConfig> = {}) => baseQueue(name, { wrapUpSeconds: 30, ...over });
 const agent = (id: string, skills: Record<string, number>): AgentConfig => ({ id, endpoint: `PJSIP/${id}`, skills });
-const call = (callId: string, q: string, over: Partial<WaitingCall> = {}): WaitingCall => ({
-  callId,
-  queue: q,
-  skills: [],
-  priority: 0,
-  enqueuedAt: T0,
-  owner: 'app-1',
-  ...over,
-});
 const pairs = (offers: Offer[]) => offers.map((o) => `${o.callId}>${o.agentId}`);
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RoutingError) return err.code;
-    throw err;
-  }
-  return 'ok';
-}
 
 async function stateOf(store: RoutingStore, id: string): Promise<AgentState | undefined> {
   return (await store.agentState(id))?.state;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { call, MIN, queue, T0 } from '../helpers/routing-fixtures.ts';
 import {
   agentScore,
   decodeSkills,
@@ -13,35 +14,8 @@ import {
 } from '../../src/routing/strategy.ts';
 import type { QueueConfig, WaitingCall } from '../../src/routing/types.ts';
 
-const MIN = 60_000;
-const T0 = 1_800_000_000_000;
 
-function queue(name: string, over: Partial<QueueConfig> = {}): QueueConfig {
-  return {
-    announce: { position: true, estimatedWait: true, everySeconds: 30 },
-    overflow: [],
-    callback: true,
-    joinWhenEmpty: false,
-    name,
-    skills: [{ skill: name, minProficiency: 1 }],
-    strategy: 'longest-idle',
-    ringTimeoutSeconds: 15,
-    wrapUpSeconds: 10,
-    maxWaitSeconds: 600,
-    agingPerMinute: 1,
-    ...over,
-  };
-}
 const agent = (id: string, skills: Record<string, number>, lastCallEndedAt = 0, callsToday = 0): AvailableAgent => ({ id, skills, lastCallEndedAt, callsToday });
-const call = (callId: string, q: string, over: Partial<WaitingCall> = {}): WaitingCall => ({
-  callId,
-  queue: q,
-  skills: [],
-  priority: 0,
-  enqueuedAt: T0,
-  owner: 'app-1',
-  ...over,
-});
 
 describe('waiting order', () => {
   it('ages priority by the minute', () => {
