@@ -8,7 +8,7 @@ import { maskNumber, type Logger } from '../log/logger.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
 import { estimateWaitSeconds } from './estimate-wait.ts';
 import type { RoutingStore } from './routing-store.ts';
-import type { RoutingTimers, TimerJob } from './routing-timers.ts';
+import type { CallbackRequest, RoutingTimers, TimerJob } from './routing-timers.ts';
 import type { AgentAction, AgentStateChange, QueueConfig } from './types.ts';
 
 /** Pause reason keys for *3<key> (a real floor has its own list). */
@@ -18,6 +18,9 @@ const PAUSE_REASONS: Record<string, string> = { '1': 'break', '2': 'lunch', '3':
 const FIRST_ANNOUNCEMENT_S = 2;
 /** How long a callback rings the caller before it counts as failed. */
 const CALLBACK_RING_S = 30;
+
+/** A queue's callbackRetry when it sets none. */
+export const DEFAULT_CALLBACK_RETRY = { maxAttempts: 3, retrySeconds: 120 } as const;
 
 /** How routing talks back to the caller's runner (through the dispatcher). */
 export interface CallLink {
@@ -57,6 +60,10 @@ interface Callback {
   started: boolean;
   legId: string | null;
   answered: boolean;
+  /** 1 for the first call to the caller, +1 for each retry (queue's callbackRetry). */
+  attempt: number;
+  /** Why the caller's leg of this attempt ended unanswered (Asterisk's cause), when it did. */
+  failCause: number | null;
 }
 
 interface Caller {
@@ -67,6 +74,10 @@ interface Caller {
   /** The queue the call entered (overflow rules come from it) and the one it waits in now. */
   readonly entryQueue: string;
   queue: string;
+  /** As enqueued: a callback retry puts the call back with them (and its enqueue time, its place). */
+  readonly skills: readonly string[];
+  readonly priority: number;
+  readonly enqueuedAt: number;
   mohClass: string;
   announcements: number;
   bridge: { bridgeId: string; legId: string; agentId: string } | null;
@@ -111,12 +122,13 @@ export class RoutingService implements QueuePort, AgentSide {
     if (!cfg.joinWhenEmpty) {
       if (!(await store.staffing(r.queue)).loggedIn) return { ok: false, reason: 'no agent is logged in' };
     }
+    const enqueuedAt = this.deps.now();
     const { position } = await store.enqueue({
       callId: r.callId,
       queue: r.queue,
       skills: [...r.skills],
       priority: r.priority,
-      enqueuedAt: this.deps.now(),
+      enqueuedAt,
       owner: this.deps.instanceId,
     });
     const caller: Caller = {
@@ -126,6 +138,9 @@ export class RoutingService implements QueuePort, AgentSide {
       dialed: r.dialed,
       entryQueue: r.queue,
       queue: r.queue,
+      skills: [...r.skills],
+      priority: r.priority,
+      enqueuedAt,
       mohClass: r.mohClass,
       announcements: 0,
       bridge: null,
@@ -173,7 +188,7 @@ export class RoutingService implements QueuePort, AgentSide {
     if (!this.deps.queueConfig(c.queue)?.callback) return { ok: false, reason: 'callbacks are off for this queue' };
     if (!/^\+?[0-9]{3,20}$/.test(c.caller)) return { ok: false, reason: 'no number to call back' };
     if (!(await this.deps.store.markCallback(callId, c.caller))) return { ok: false, reason: 'already being offered' };
-    c.callback = { number: c.caller, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false };
+    c.callback = { number: c.caller, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null };
     // A callback no longer hears anything: no wait limit or announcements (overflow still applies).
     await Promise.all([this.deps.timers.cancel({ kind: 'max-wait', callId }), this.deps.timers.cancel({ kind: 'announce', callId, n: c.announcements })]);
     this.deps.log.info({ callId, caller: maskNumber(c.caller) }, 'callback requested');
@@ -207,7 +222,7 @@ export class RoutingService implements QueuePort, AgentSide {
       await telephony.startMusicOnHold(legId, 'default').catch(() => undefined);
       cb.legId = `cbleg-${callId.slice(0, 8)}-${this.deps.now().toString(36)}`;
       this.legs.set(cb.legId, { callId, agentId, kind: 'callback', answered: false, answeredAt: 0 });
-      this.recordCallback(caller, 'callback.dialing', { agentId });
+      this.recordCallback(caller, 'callback.dialing', { agentId, attempt: cb.attempt });
       try {
         await telephony.originate({
           channelId: cb.legId,
@@ -259,9 +274,12 @@ export class RoutingService implements QueuePort, AgentSide {
     const { store, calls } = this.deps;
     const caller = this.callers.get(leg.callId);
     if (leg.kind === 'callback') {
-      // The caller's side of a callback is gone (no answer, busy, or they hung up): end the agent's leg too.
-      if (!leg.answered && caller) this.recordCallback(caller, 'callback.failed', { cause, agentId: leg.agentId });
-      if (caller?.bridge) await this.deps.telephony.hangup(caller.bridge.legId).catch(() => undefined);
+      // The caller's side of a callback is gone (no answer, busy, or they hung up): end the
+      // agent's leg too; its end decides whether to try again. A leg of an earlier attempt
+      // that ends late touches nothing.
+      if (!caller?.callback || caller.callback.legId !== channelId) return;
+      if (!leg.answered) caller.callback.failCause = cause;
+      if (caller.bridge) await this.deps.telephony.hangup(caller.bridge.legId).catch(() => undefined);
       return;
     }
     if (!leg.answered) {
@@ -284,14 +302,16 @@ export class RoutingService implements QueuePort, AgentSide {
     }
     if (!caller?.bridge) return;
     await this.deps.telephony.destroyBridge(caller.bridge.bridgeId).catch(() => undefined);
-    this.callers.delete(leg.callId);
     const cb = caller.callback;
     if (cb) {
       if (cb.legId && this.legs.has(cb.legId)) await this.deps.telephony.hangup(cb.legId).catch(() => undefined);
-      if (cb.answered) this.recordCallback(caller, 'callback.completed', { agentId: leg.agentId, talkSeconds: Math.round(talkSeconds) });
-      this.recordCallback(caller, 'call.ended', { cause: cb.answered ? 'completed' : 'callback_failed' });
+      if (!cb.answered) return this.callbackAttemptFailed(caller, cb, leg.agentId);
+      this.callers.delete(leg.callId);
+      this.recordCallback(caller, 'callback.completed', { agentId: leg.agentId, talkSeconds: Math.round(talkSeconds) });
+      this.recordCallback(caller, 'call.ended', { cause: 'completed', attempts: cb.attempt });
       return;
     }
+    this.callers.delete(leg.callId);
     // The caller is still on the line: the flow takes them to the survey.
     calls.notify(leg.callId, { type: 'queue.agent_left' });
   }
@@ -330,6 +350,8 @@ export class RoutingService implements QueuePort, AgentSide {
         return this.announce(job.callId, job.n);
       case 'overflow':
         return this.overflow(job.callId, job.rule);
+      case 'callback-retry':
+        return this.retryCallback(job.callId, job.attempt, job.request);
       case 'reset-calls-today':
         return this.resetCallsToday();
     }
@@ -471,6 +493,93 @@ export class RoutingService implements QueuePort, AgentSide {
     if (c.callback) this.recordCallback(c, 'queue.overflowed', data);
     else this.deps.calls.record(callId, 'queue.overflowed', data);
     this.deps.log.info({ callId, ...data }, 'overflow rule applied');
+    this.kick();
+  }
+
+  /**
+   * An attempt to call the caller back ended without them (busy, no answer, or the agent hung
+   * up first). Another attempt is scheduled as a durable timer while the queue allows more;
+   * after the last one the request is abandoned and its record ends.
+   */
+  private async callbackAttemptFailed(c: Caller, cb: Callback, agentId: string): Promise<void> {
+    const { maxAttempts, retrySeconds } = this.deps.queueConfig(c.queue)?.callbackRetry ?? DEFAULT_CALLBACK_RETRY;
+    const cause = cb.failCause ?? 'agent_hung_up';
+    this.recordCallback(c, 'callback.attempt_failed', { attempt: cb.attempt, maxAttempts, cause, agentId });
+    c.bridge = null;
+    cb.legId = null;
+    cb.failCause = null;
+    if (cb.attempt >= maxAttempts) {
+      this.callers.delete(c.callId);
+      this.recordCallback(c, 'callback.abandoned', { attempts: cb.attempt });
+      this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: cb.attempt });
+      this.deps.log.info({ callId: c.callId, attempts: cb.attempt }, 'callback abandoned');
+      return;
+    }
+    const attempt = cb.attempt + 1;
+    this.recordCallback(c, 'callback.retry_scheduled', { attempt, inSeconds: retrySeconds });
+    const request = {
+      number: cb.number,
+      dialed: c.dialed,
+      queue: c.queue,
+      entryQueue: c.entryQueue,
+      skills: c.skills,
+      priority: c.priority,
+      enqueuedAt: c.enqueuedAt,
+      recordId: cb.recordId,
+      seq: cb.seq,
+    };
+    try {
+      await this.deps.timers.schedule({ kind: 'callback-retry', callId: c.callId, attempt, request }, retrySeconds * 1000);
+    } catch (err) {
+      // Without the timer nobody would try again: end the request rather than leave it hanging.
+      this.deps.log.error({ err, callId: c.callId }, 'callback retry not scheduled');
+      this.callers.delete(c.callId);
+      this.recordCallback(c, 'callback.abandoned', { attempts: cb.attempt, error: 'retry not scheduled' });
+      this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: cb.attempt });
+    }
+  }
+
+  /**
+   * The retry timer of a callback fired: the request waits in its queue again with its
+   * original enqueue time (its place), and the next free agent is called first as before.
+   * After a restart the request comes from the timer itself.
+   */
+  private async retryCallback(callId: string, attempt: number, request: CallbackRequest): Promise<void> {
+    let c = this.callers.get(callId);
+    if (c && (c.bridge || c.callback?.attempt !== attempt - 1)) return; // already retried or being served
+    if (!c) {
+      c = {
+        callId,
+        channelId: '',
+        caller: request.number,
+        dialed: request.dialed,
+        entryQueue: request.entryQueue,
+        queue: request.queue,
+        skills: request.skills,
+        priority: request.priority,
+        enqueuedAt: request.enqueuedAt,
+        mohClass: 'default',
+        announcements: 0,
+        bridge: null,
+        callback: { number: request.number, recordId: request.recordId, seq: request.seq, started: true, legId: null, answered: false, attempt: attempt - 1, failCause: null },
+      };
+      this.callers.set(callId, c);
+    }
+    const cb = c.callback!;
+    cb.attempt = attempt;
+    const queued =
+      !!this.deps.queueConfig(c.queue) &&
+      (await this.deps.store
+        .enqueue({ callId, queue: c.queue, skills: [...c.skills], priority: c.priority, enqueuedAt: c.enqueuedAt, owner: this.deps.instanceId })
+        .then(() => this.deps.store.markCallback(callId, cb.number))
+        .catch((err) => (this.deps.log.warn({ err, callId }, 'callback retry not queued'), false)));
+    if (!queued) {
+      this.callers.delete(callId);
+      this.recordCallback(c, 'callback.abandoned', { attempts: attempt - 1, error: `queue ${c.queue} no longer takes it` });
+      this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: attempt - 1 });
+      return;
+    }
+    this.deps.log.info({ callId, attempt }, 'callback waiting again');
     this.kick();
   }
 

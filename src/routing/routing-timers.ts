@@ -10,8 +10,28 @@ export type TimerJob =
   | { readonly kind: 'max-wait'; readonly callId: string }
   | { readonly kind: 'announce'; readonly callId: string; readonly n: number }
   | { readonly kind: 'overflow'; readonly callId: string; readonly rule: number }
+  /**
+   * Time to try a failed callback again. It carries what is needed to put the request back
+   * in its queue, so a restarted instance (same INSTANCE_ID) can still do it.
+   */
+  | { readonly kind: 'callback-retry'; readonly callId: string; readonly attempt: number; readonly request: CallbackRequest }
   /** Midnight in the hotline's time zone: calls-today counters start over. */
   | { readonly kind: 'reset-calls-today' };
+
+/** A callback request as it waits between attempts (see RoutingService). */
+export interface CallbackRequest {
+  readonly number: string;
+  readonly dialed: string;
+  readonly queue: string;
+  readonly entryQueue: string;
+  readonly skills: readonly string[];
+  readonly priority: number;
+  /** The original enqueue time: a retry keeps the caller's place. */
+  readonly enqueuedAt: number;
+  /** The callback's own call record and how many events it has. */
+  readonly recordId: string;
+  readonly seq: number;
+}
 
 export interface RoutingTimers {
   schedule(job: TimerJob, delayMs: number): Promise<void>;
@@ -29,6 +49,8 @@ export function timerJobId(job: TimerJob): string {
       return `announce-${job.callId}-${job.n}`;
     case 'overflow':
       return `overflow-${job.callId}-${job.rule}`;
+    case 'callback-retry':
+      return `callback-retry-${job.callId}-${job.attempt}`;
     case 'reset-calls-today':
       return 'reset-calls-today';
   }

@@ -10,7 +10,7 @@ import { sippAnswer, sippCall, uniqueCaller } from './helpers/sipp.ts';
  * What a waiting caller gets besides hold music, on real calls: position and wait
  * announcements, a VIP served before an earlier ordinary caller, a callback request that keeps
  * the caller's place (the agent is called first, then the caller on the trunk: a SIPp UAS),
- * and an overflow rule set at run time through the admin API.
+ * a callback retried after a busy phone, and an overflow rule set at run time through the admin API.
  * Agents: agent1001 (general, billing) and agent1003 (general, vip), both auto-answering.
  */
 describe('queue announcements, VIP priority, callback and overflow', () => {
@@ -140,6 +140,59 @@ describe('queue announcements, VIP priority, callback and overflow', () => {
     expect(cb.at(-1)!.data).toMatchObject({ cause: 'completed' });
     expect(cb[0]!.call_id).not.toBe(callId);
     await waitFor(async () => (await stateOf('agent1001')) === 'wrap_up', 10_000, () => 'agent1001 not in wrap-up after the callback');
+  });
+
+  it('a callback the caller\'s phone refuses (486 busy) is tried again after the queue\'s retrySeconds and then connects', async () => {
+    await allOut();
+    const before = (await api('GET', '/queues/general')).body;
+    const { name: _name, ...config } = before;
+    const put = await api('PUT', '/queues/general', { ...config, callbackRetry: { maxAttempts: 3, retrySeconds: 3 } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    try {
+      await act('agent1001', 'login');
+      await act('agent1001', 'pause');
+      const caller = uniqueCaller();
+      const sipp = await sippCall({ dialed: '10010', caller, steps: [...toQueue, { waitMs: 6_000, digit: '1' }], end: 'wait-bye', recvTimeoutMs: 30_000 });
+      expect(sipp.code, sipp.output).toBe(0);
+      const callId = (await records.endedCallOf(caller))[0]!.call_id;
+
+      // The caller's phone is busy for the first attempt.
+      const busy = sippAnswer(60_000, 'uas-busy');
+      await act('agent1001', 'unpause');
+      const refused = await busy.done;
+      expect(refused.code, refused.output).toBe(0);
+      let cb: Row[] = [];
+      await waitFor(async () => has((cb = await records.callbackOf(callId)), 'callback.retry_scheduled'), 15_000, () => `no retry scheduled: ${JSON.stringify(cb.map((r) => r.type))}`);
+      expect(cb.find((r) => r.type === 'callback.attempt_failed')?.data).toMatchObject({ attempt: 1, maxAttempts: 3, cause: 17, agentId: 'agent1001' });
+      expect(cb.find((r) => r.type === 'callback.retry_scheduled')?.data).toEqual({ attempt: 2, inSeconds: 3 });
+
+      // Free for the second attempt (after the agent's wrap-up): it answers.
+      const phone = sippAnswer(60_000);
+      await waitFor(async () => has((cb = await records.callbackOf(callId)), 'callback.connected'), 40_000, () => `second attempt not connected: ${JSON.stringify(cb.map((r) => r.type))}\n${floor.app.logs().slice(-3000)}`);
+      floor.phones[0]!.command('/hangup');
+      const answered = await phone.done;
+      expect(answered.code, answered.output).toBe(0);
+      await waitFor(async () => has((cb = await records.callbackOf(callId)), 'call.ended'), 15_000, () => `callback record not ended: ${JSON.stringify(cb.map((r) => r.type))}`);
+      expect(cb.map((r) => r.type)).toEqual([
+        'call.started',
+        'agent.offered',
+        'agent.answered',
+        'callback.dialing',
+        'callback.attempt_failed',
+        'callback.retry_scheduled',
+        'agent.offered',
+        'agent.answered',
+        'callback.dialing',
+        'callback.connected',
+        'callback.completed',
+        'call.ended',
+      ]);
+      expect(cb.at(-1)!.data).toMatchObject({ cause: 'completed', attempts: 2 });
+    } finally {
+      // Routing state is shared by the run's e2e files: put the queue back as it was.
+      const back = await api('PUT', '/queues/general', config);
+      expect(back.status, JSON.stringify(back.body)).toBe(200);
+    }
   });
 
   it('an overflow rule set at run time drops a waiting caller\'s language skill after 3 s', async () => {

@@ -1,8 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { waitUntil } from './helpers/wait.ts';
+import { FakeTelephony } from '../unit/fakes/fake-telephony.ts';
+import type { CallEvent } from '../../src/domain/call-event.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { DEFAULT_CALLBACK_RETRY, RoutingService } from '../../src/routing/routing-service.ts';
+import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { BullRoutingTimers, type TimerJob } from '../../src/routing/routing-timers.ts';
+import type { QueueConfig } from '../../src/routing/types.ts';
 
 /** Routing timers as BullMQ delayed jobs on the run's real Redis. */
 describe('durable routing timers', () => {
@@ -59,5 +66,175 @@ describe('durable routing timers', () => {
     await waitUntil(() => fired.length === 2, 10_000, () => 'a finished job id blocked the second timer');
     await new Promise((r) => setTimeout(r, 500));
     expect(fired).toHaveLength(2);
+  });
+});
+
+/**
+ * Callback attempts on real Redis (RoutingStore) with the real BullMQ timers between them; the
+ * telephony is a fake whose legs the test answers or fails, as Asterisk would report them.
+ */
+describe('callback attempts (real Redis, durable retry timers)', () => {
+  const redis = new Redis(inject('redisUrl'));
+  const open: BullRoutingTimers[] = [];
+  afterAll(async () => {
+    for (const t of open) await t.close().catch(() => undefined);
+    await redis.quit();
+  });
+
+  const queue = (callbackRetry?: QueueConfig['callbackRetry']): QueueConfig => ({
+    name: 'general',
+    skills: [{ skill: 'general', minProficiency: 1 }],
+    strategy: 'longest-idle',
+    ringTimeoutSeconds: 15,
+    wrapUpSeconds: 0,
+    maxWaitSeconds: 300,
+    agingPerMinute: 1,
+    announce: { position: false, estimatedWait: false, everySeconds: 30 },
+    overflow: [],
+    callback: true,
+    joinWhenEmpty: true,
+    ...(callbackRetry ? { callbackRetry } : {}),
+  });
+
+  /** One app instance: its service, fake telephony, the callback records it wrote and its timers. */
+  function instance(prefix: string, instanceId: string, cfg: QueueConfig, events: CallEvent[]) {
+    const telephony = new FakeTelephony();
+    const store = new RoutingStore(redis, prefix);
+    let service: RoutingService | null = null;
+    const timers = new BullRoutingTimers(inject('redisUrl'), prefix, instanceId, async (job) => service?.onTimer(job), createLogger('silent'));
+    open.push(timers);
+    service = new RoutingService({
+      store,
+      queueConfig: (name) => (name === cfg.name ? cfg : undefined),
+      ops: { append: () => undefined },
+      events: { append: (e) => void events.push(e) },
+      telephony,
+      calls: { notify: () => undefined, record: () => undefined },
+      log: createLogger('silent'),
+      instanceId,
+      timers,
+      callbackEndpoint: 'PJSIP/{number}@trunk',
+      now: () => Date.now(),
+      setTimer: (fn, ms) => {
+        const t = setTimeout(fn, ms);
+        return { cancel: () => clearTimeout(t) };
+      },
+    });
+    /** Channel ids of the legs originated to `endpoint`, in order. */
+    const legsTo = (endpoint: string) => telephony.calls.filter((c) => c.startsWith(`originate ${endpoint} `)).map((c) => c.split(' ')[2]!);
+    return { service, store, telephony, timers, legsTo };
+  }
+
+  /** A caller waits (agent a1 paused), asks for a callback and hangs up; then a1 is free. */
+  async function callbackRequested(prefix: string, cfg: QueueConfig, events: CallEvent[]) {
+    const app = instance(prefix, 'app-1', cfg, events);
+    await app.store.configure([cfg], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    await app.service.changeAgentState('a1', 'login');
+    await app.service.changeAgentState('a1', 'pause', 'break');
+    const callId = `cb-${randomUUID()}`;
+    expect(await app.service.enqueue({ callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' })).toMatchObject({ ok: true });
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
+    await app.service.callEnded(callId);
+    await app.service.changeAgentState('a1', 'unpause');
+    return { app, callId };
+  }
+
+  /** The agent answers the n-th offer (1-based); the caller's phone is then dialled. */
+  async function agentAnswers(app: ReturnType<typeof instance>, callId: string, n: number): Promise<{ agentLeg: string; callerLeg: string }> {
+    await waitUntil(() => app.legsTo('PJSIP/a1').length >= n, 15_000, () => `offer ${n} never made: ${JSON.stringify(app.telephony.calls)}`);
+    const agentLeg = app.legsTo('PJSIP/a1')[n - 1]!;
+    await app.service.agentLegAnswered(agentLeg, callId, 'a1');
+    const callerLegs = app.legsTo('PJSIP/13800138000@trunk');
+    return { agentLeg, callerLeg: callerLegs.at(-1)! };
+  }
+
+  /** The caller's phone is busy (cause 17); Hotline ends the agent's leg, whose end Asterisk reports. */
+  async function callerBusy(app: ReturnType<typeof instance>, legs: { agentLeg: string; callerLeg: string }) {
+    await app.service.channelDestroyed(legs.callerLeg, 17);
+    expect(app.telephony.calls).toContain(`hangup ${legs.agentLeg}`);
+    await app.service.channelDestroyed(legs.agentLeg, 16);
+  }
+
+  const typesOf = (events: CallEvent[]) => events.map((e) => e.type);
+  const dataOf = (events: CallEvent[], type: string) => events.filter((e) => e.type === type).map((e) => e.data);
+
+  it('a busy caller is called again after retrySeconds, keeping their place; the second attempt connects', async () => {
+    const events: CallEvent[] = [];
+    const { app, callId } = await callbackRequested(`${inject('redisPrefix')}cbr-a:`, queue({ maxAttempts: 3, retrySeconds: 1 }), events);
+    await callerBusy(app, await agentAnswers(app, callId, 1));
+    expect(dataOf(events, 'callback.attempt_failed')).toEqual([{ attempt: 1, maxAttempts: 3, cause: 17, agentId: 'a1' }]);
+    expect(dataOf(events, 'callback.retry_scheduled')).toEqual([{ attempt: 2, inSeconds: 1 }]);
+    // Between attempts the request is not in the queue: nobody is offered it before the timer.
+    expect(await app.store.waiting('general')).toEqual([]);
+
+    const second = await agentAnswers(app, callId, 2);
+    await app.service.callbackLegAnswered(second.callerLeg, callId);
+    await app.service.channelDestroyed(second.agentLeg, 16); // the agent hangs up after talking
+    expect(typesOf(events)).toEqual([
+      'call.started',
+      'agent.offered',
+      'agent.answered',
+      'callback.dialing',
+      'callback.attempt_failed',
+      'callback.retry_scheduled',
+      'agent.offered',
+      'agent.answered',
+      'callback.dialing',
+      'callback.connected',
+      'callback.completed',
+      'call.ended',
+    ]);
+    expect(dataOf(events, 'callback.dialing').map((d) => d.attempt)).toEqual([1, 2]);
+    expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
+    // One record (the callback's own), numbered without gaps.
+    expect(new Set(events.map((e) => e.callId)).size).toBe(1);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it('after maxAttempts failed attempts the callback is abandoned and its record ends', async () => {
+    const events: CallEvent[] = [];
+    const { app, callId } = await callbackRequested(`${inject('redisPrefix')}cbr-b:`, queue({ maxAttempts: 2, retrySeconds: 1 }), events);
+    await callerBusy(app, await agentAnswers(app, callId, 1));
+    await callerBusy(app, await agentAnswers(app, callId, 2));
+    expect(dataOf(events, 'callback.attempt_failed').map((d) => d.attempt)).toEqual([1, 2]);
+    expect(dataOf(events, 'callback.retry_scheduled')).toEqual([{ attempt: 2, inSeconds: 1 }]);
+    expect(typesOf(events).slice(-3)).toEqual(['callback.attempt_failed', 'callback.abandoned', 'call.ended']);
+    expect(dataOf(events, 'callback.abandoned')).toEqual([{ attempts: 2 }]);
+    expect(events.at(-1)!.data).toEqual({ cause: 'callback_abandoned', attempts: 2 });
+    // No third offer, and the agent is free again.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(app.legsTo('PJSIP/a1')).toHaveLength(2);
+    expect((await app.store.agentState('a1'))?.state).toBe('available');
+  });
+
+  it('the agent hanging up before the caller answers is a failed attempt too; without callbackRetry the queue allows 3', async () => {
+    const events: CallEvent[] = [];
+    const { app, callId } = await callbackRequested(`${inject('redisPrefix')}cbr-c:`, queue(), events);
+    const legs = await agentAnswers(app, callId, 1);
+    await app.service.channelDestroyed(legs.agentLeg, 16);
+    expect(app.telephony.calls).toContain(`hangup ${legs.callerLeg}`);
+    await app.service.channelDestroyed(legs.callerLeg, 16); // the ringing leg's late end changes nothing
+    expect(dataOf(events, 'callback.attempt_failed')).toEqual([{ attempt: 1, maxAttempts: DEFAULT_CALLBACK_RETRY.maxAttempts, cause: 'agent_hung_up', agentId: 'a1' }]);
+    expect(dataOf(events, 'callback.retry_scheduled')).toEqual([{ attempt: 2, inSeconds: DEFAULT_CALLBACK_RETRY.retrySeconds }]);
+    expect(typesOf(events).at(-1)).toBe('callback.retry_scheduled');
+  });
+
+  it('a retry armed by an instance that then dies is made by its restarted successor (same instance id), continuing the record', async () => {
+    const prefix = `${inject('redisPrefix')}cbr-d:`;
+    const cfg = queue({ maxAttempts: 3, retrySeconds: 2 });
+    const events: CallEvent[] = [];
+    const { app, callId } = await callbackRequested(prefix, cfg, events);
+    await callerBusy(app, await agentAnswers(app, callId, 1));
+    await app.timers.close(); // the process is gone before the retry is due
+
+    const after: CallEvent[] = [];
+    const successor = instance(prefix, 'app-1', cfg, after);
+    const legs = await agentAnswers(successor, callId, 1);
+    await successor.service.callbackLegAnswered(legs.callerLeg, callId);
+    await successor.service.channelDestroyed(legs.agentLeg, 16);
+    expect(typesOf(after)).toEqual(['agent.offered', 'agent.answered', 'callback.dialing', 'callback.connected', 'callback.completed', 'call.ended']);
+    expect(after[0]!.callId).toBe(events[0]!.callId);
+    expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => events.length + i + 1));
+    expect(after.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
   });
 });

@@ -55,12 +55,13 @@ export interface SippProcess {
 
 /**
  * A called party on the trunk's far end (127.0.0.2:5060, the lab's trunk contact): answers one
- * incoming call and waits for the far end to hang up — the caller Hotline calls back.
+ * incoming call and waits for the far end to hang up — the caller Hotline calls back. With
+ * `uas-busy` it refuses the call with 486 instead.
  */
-export function sippAnswer(timeoutMs: number): SippProcess {
+export function sippAnswer(timeoutMs: number, scenario: 'uas-answer' | 'uas-busy' = 'uas-answer'): SippProcess {
   const dir = mkdtempSync(join(tmpdir(), 'hotline-sipp-uas-'));
   const file = join(dir, 'uas.xml');
-  writeFileSync(file, readFileSync(join(import.meta.dirname, '../sipp/uas-answer.xml'), 'utf8'));
+  writeFileSync(file, readFileSync(join(import.meta.dirname, `../sipp/${scenario}.xml`), 'utf8'));
   const slot = nextSlot++;
   const args = ['-sf', file, '-i', '127.0.0.2', '-p', '5060', '-mp', String(27000 + slot * 4), '-m', '1', '-timeout', `${Math.ceil(timeoutMs / 1000)}s`, '-timeout_error', '-nostdin', '-trace_err', '-error_file', join(dir, 'errors.log')];
   return runSipp(args, dir);
