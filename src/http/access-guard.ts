@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimit, RateLimiter } from '../redis/rate-limiter.ts';
 import { unauthorized, type TokenAuth } from './auth.ts';
 import { ROUTE_ROLES, type RouteAccess } from './route-roles.ts';
+import { addResponses } from './schemas/common-responses.ts';
+import { errors } from './schemas/responses.ts';
 
 const registered = new WeakMap<object, string[]>();
 
@@ -40,7 +42,14 @@ export function installAccessGuard(app: FastifyInstance<any, any, any, any, any>
   const routes: string[] = [];
   registered.set(app, routes);
   app.addHook('onRoute', (r) => {
-    for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
+    for (const m of [r.method].flat()) {
+      routes.push(`${m} ${r.url}`);
+      // What this guard may answer instead of the route, declared on the route (served and documented like its own).
+      const access = accessOf(m, r.url);
+      if (!r.schema || r.schema.hide || !access) continue;
+      const limited = !UNLIMITED.has(`${m === 'HEAD' ? 'GET' : m} ${r.url}`);
+      addResponses(r, { ...(access === 'public' ? {} : errors(401, 403)), ...(limited ? errors(429) : {}) });
+    }
   });
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const url = req.routeOptions.url;

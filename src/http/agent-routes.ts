@@ -5,6 +5,7 @@ import type { RoutingService } from '../routing/routing-service.ts';
 import type { RoutingStore } from '../routing/routing-store.ts';
 import { AGENT_STATES, RoutingError } from '../routing/types.ts';
 import { mayActOnAgent, requireRole, type TokenAuth } from './auth.ts';
+import { AgentStateChangeView, AgentView, errors } from './schemas/responses.ts';
 
 export interface AgentRouteDeps {
   routing: RoutingService;
@@ -27,24 +28,24 @@ export function registerAgentRoutes(app: FastifyInstance<any, any, any, any, any
   const self = requireRole(deps.auth, ['admin', 'supervisor', 'agent']);
   const notSelf = (reply: FastifyReply) => reply.status(403).send({ error: 'forbidden', message: 'an agent may act only on its own state' });
 
-  r.get('/agents', { preHandler: read, schema: { querystring: z.strictObject({ state: z.enum(AGENT_STATES).optional() }) } }, async (req) => {
+  r.get('/agents', { preHandler: read, schema: { querystring: z.strictObject({ state: z.enum(AGENT_STATES).optional() }), response: { 200: z.strictObject({ agents: z.array(AgentView) }) } } }, async (req) => {
     const agents = await deps.store.listAgents();
     return { agents: req.query.state ? agents.filter((a) => a.state === req.query.state) : agents };
   });
 
-  r.get('/agents/:id', { preHandler: self, schema: { params: AgentId } }, async (req, reply) => {
+  r.get('/agents/:id', { preHandler: self, schema: { params: AgentId, response: { 200: AgentView, ...errors(404) } } }, async (req, reply) => {
     if (!mayActOnAgent(req.principal, req.params.id)) return notSelf(reply);
     const agent = await deps.store.agentState(req.params.id);
     if (!agent) return reply.status(404).send({ error: 'agent_not_found', message: `no agent ${req.params.id}` });
     return agent;
   });
 
-  r.post('/agents/:id/:action', { preHandler: self, schema: { params: Action, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional() }).optional() } }, async (req, reply) => {
+  r.post('/agents/:id/:action', { preHandler: self, schema: { params: Action, body: z.strictObject({ reason: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional() }).optional(), response: { 200: AgentStateChangeView, ...errors(400, 404, 409) } } }, async (req, reply) => {
     if (!mayActOnAgent(req.principal, req.params.id)) return notSelf(reply);
     try {
       return await deps.routing.changeAgentState(req.params.id, req.params.action, req.body?.reason);
     } catch (err) {
-      if (err instanceof RoutingError) return reply.status(err.status).send({ error: err.code.toLowerCase(), message: err.message });
+      if (err instanceof RoutingError) return reply.status(err.status as 400 | 404 | 409).send({ error: err.code.toLowerCase(), message: err.message });
       throw err;
     }
   });

@@ -14,6 +14,7 @@ import { registerFlowRoutes, type FlowRouteDeps } from './flow-routes.ts';
 import { registerLiveRoutes, type LiveRouteDeps } from './live-routes.ts';
 import { registerReportRoutes, type ReportRouteDeps } from './report-routes.ts';
 import { registerRoutingAdminRoutes, type RoutingAdminRouteDeps } from './routing-admin-routes.ts';
+import { declareCommonResponses } from './schemas/common-responses.ts';
 import { registerWallboardRoute } from './wallboard-route.ts';
 
 export interface ReadinessChecks {
@@ -55,6 +56,7 @@ export async function buildApp(deps: AppDeps) {
   const app = Fastify({ loggerInstance: deps.logger, bodyLimit: 256 * 1024 }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  declareCommonResponses(app);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuditContext, AuditStore } from '../records/audit-store.ts';
+import type { AuditContext, AuditStore, StoredAuditEntry } from '../records/audit-store.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
+import type { Covers } from './schemas/responses.ts';
 
 type Params = Record<string, string>;
 
@@ -54,6 +55,18 @@ export const AUDITED_IN_TRANSACTION = new Set([
   'PUT /users/:username/password',
   'POST /auth/password',
 ]);
+/** One row of the audit log; `before` and `after` are the changed thing's JSON as it was read, whatever its shape. */
+const AuditRow = z.object({
+  id: z.number(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string(),
+  before: z.unknown(),
+  after: z.unknown(),
+  outcome: z.enum(['pending', 'applied', 'refused', 'failed']),
+});
+true satisfies Covers<z.output<typeof AuditRow>, StoredAuditEntry>;
 /** Never written to the log: a new key is shown once, to its creator. */
 const SECRET_FIELDS = new Set(['key', 'password', 'token']);
 
@@ -100,7 +113,7 @@ export function installAudit(app: FastifyInstance<any, any, any, any, any>, deps
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/audit',
-    { preHandler: requireRole(deps.auth, ['admin']), schema: { querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100), beforeId: z.coerce.number().int().min(1).optional(), action: z.string().max(100).optional() }) } },
+    { preHandler: requireRole(deps.auth, ['admin']), schema: { querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100), beforeId: z.coerce.number().int().min(1).optional(), action: z.string().max(100).optional() }), response: { 200: z.strictObject({ entries: z.array(AuditRow) }) } } },
     async (req) => ({ entries: await deps.store.list(req.query) }),
   );
 }

@@ -6,9 +6,12 @@ import { ScheduleNode } from '../flows/schema.ts';
 import { auditContext } from './audit.ts';
 import { requireRole } from './auth.ts';
 import type { FlowRouteDeps } from './flow-routes.ts';
+import { errors } from './schemas/responses.ts';
 
 /** The hours part of a schedule node; where it leads (open/closed/holiday) stays the flow's business. */
 const Hours = ScheduleNode.pick({ timezone: true, weekly: true, holidays: true, special: true });
+/** One schedule node's hours and where it is: the flow, its active version and the node's name. */
+const Schedule = z.strictObject({ flow: z.string(), version: z.number(), node: z.string(), ...Hours.shape });
 const Target = z.object({ flow: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/), node: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/) });
 
 /**
@@ -19,7 +22,8 @@ const Target = z.object({ flow: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/), nod
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function registerBusinessHoursRoutes(app: FastifyInstance<any, any, any, any, any>, deps: FlowRouteDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  r.get('/business-hours', { preHandler: requireRole(deps.auth, ['admin', 'supervisor']) }, async () => ({
+  const listed = { 200: z.strictObject({ schedules: z.array(Schedule) }) };
+  r.get('/business-hours', { preHandler: requireRole(deps.auth, ['admin', 'supervisor']), schema: { response: listed } }, async () => ({
     schedules: deps.flows.list().flatMap(({ id }) => {
       const flow = deps.flows.active(id)!;
       return Object.entries(flow.nodes)
@@ -31,7 +35,7 @@ export function registerBusinessHoursRoutes(app: FastifyInstance<any, any, any, 
     }),
   }));
 
-  r.put('/business-hours/:flow/:node', { preHandler: requireRole(deps.auth, ['admin']), schema: { params: Target, body: Hours } }, async (req, reply) => {
+  r.put('/business-hours/:flow/:node', { preHandler: requireRole(deps.auth, ['admin']), schema: { params: Target, body: Hours, response: { 200: Schedule, ...errors(404, 422) } } }, async (req, reply) => {
     const flow = deps.flows.active(req.params.flow);
     const node = flow?.nodes[req.params.node];
     if (!flow || node?.type !== 'schedule') {

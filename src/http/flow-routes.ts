@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FlowRejected, type FlowRepository } from '../flows/flow-repository.ts';
+import { FlowSchema } from '../flows/schema.ts';
 import type { FlowStore } from '../records/flow-store.ts';
 import { auditContext } from './audit.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
+import { errors, NoContent } from './schemas/responses.ts';
 
 export interface FlowRouteDeps {
   flows: FlowRepository;
@@ -36,13 +38,14 @@ export function registerFlowRoutes(app: FastifyInstance<any, any, any, any, any>
     flows: deps.flows.list(),
   }));
 
-  r.get('/flows/:id', { preHandler: read, schema: { params: FlowId } }, async (req, reply) => {
+  const Active = z.strictObject({ id: z.string(), activeVersion: z.number(), versions: z.array(VersionInfo), flow: FlowSchema });
+  r.get('/flows/:id', { preHandler: read, schema: { params: FlowId, response: { 200: Active, ...errors(404) } } }, async (req, reply) => {
     const flow = deps.flows.active(req.params.id);
     if (!flow) return reply.status(404).send({ error: 'flow_not_found', message: `no flow ${req.params.id}` });
     return { id: flow.id, activeVersion: flow.version, versions: deps.flows.versionsOf(flow.id), flow };
   });
 
-  r.get('/flows/:id/versions/:version', { preHandler: read, schema: { params: FlowId.extend({ version: z.coerce.number().int().min(1) }) } }, async (req, reply) => {
+  r.get('/flows/:id/versions/:version', { preHandler: read, schema: { params: FlowId.extend({ version: z.coerce.number().int().min(1) }), response: { 200: FlowSchema, ...errors(404) } } }, async (req, reply) => {
     const flow = deps.flows.get(req.params.id, req.params.version);
     if (!flow) return reply.status(404).send({ error: 'flow_not_found', message: `no version ${req.params.version} of ${req.params.id}` });
     return flow;
@@ -77,7 +80,7 @@ export function registerFlowRoutes(app: FastifyInstance<any, any, any, any, any>
     }
   });
 
-  r.get('/numbers', { preHandler: read }, async () => ({ numbers: deps.flows.numberMap() }));
+  r.get('/numbers', { preHandler: read, schema: { response: { 200: z.strictObject({ numbers: z.record(z.string(), z.string()).describe('dialed number -> flow id') }) } } }, async () => ({ numbers: deps.flows.numberMap() }));
 
   r.put('/numbers/:number', { preHandler: write, schema: { params: NumberParam, body: z.strictObject({ flowId: z.string().min(1).max(64) }), response: { 200: z.object({ number: z.string(), flowId: z.string() }), 422: FlowErrors } } }, async (req, reply) => {
     try {
@@ -89,8 +92,8 @@ export function registerFlowRoutes(app: FastifyInstance<any, any, any, any, any>
     }
   });
 
-  r.delete('/numbers/:number', { preHandler: write, schema: { params: NumberParam } }, async (req, reply) => {
+  r.delete('/numbers/:number', { preHandler: write, schema: { params: NumberParam, response: { 204: NoContent } } }, async (req, reply) => {
     await deps.flows.mapNumber(deps.store, req.params.number, null, req.principal!.name, auditContext(req));
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 }

@@ -10,6 +10,7 @@ import { mergePatchBetween } from '../live/merge-patch.ts';
 import { AGENT_STATES } from '../routing/types.ts';
 import type { Role, TokenAuth } from './auth.ts';
 import { requireRole } from './auth.ts';
+import { errors } from './schemas/responses.ts';
 
 export interface LiveRouteDeps {
   live: LiveStats;
@@ -74,7 +75,8 @@ export async function registerLiveRoutes(app: FastifyInstance<any, any, any, any
   r.get('/live', { preHandler: requireRole(deps.auth, READERS), schema: { response: { 200: Snapshot } } }, () => deps.live.snapshot());
 
   const metricsDigest = deps.metricsToken ? digest(deps.metricsToken) : null;
-  r.get('/metrics', async (req, reply) => {
+  const metricsText = { content: { 'text/plain': { schema: z.string().describe('Prometheus text exposition format') } } };
+  r.get('/metrics', { schema: { response: { 200: metricsText, ...errors(401) } } }, async (req, reply) => {
     if (metricsDigest) {
       const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
       if (!m || !timingSafeEqual(digest(m[1]!), metricsDigest)) return reply.status(401).send({ error: 'unauthorized', message: 'missing or invalid metrics token' });

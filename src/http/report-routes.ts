@@ -8,6 +8,8 @@ import type { AgentReportSource, ReportSource } from '../reports/report-source.t
 import { agentReport, agentReportCsv, AgentReportQuery } from '../reports/agent-reports.ts';
 import { nodeReport, nodeReportCsv, NodeReportQuery, NodeReportResponse, type NodeReportSource } from '../reports/node-report.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
+import { AgentReportBody, CallReportBody, CapacityPlanBody, jsonOrCsv } from './schemas/report-responses.ts';
+import { errors } from './schemas/responses.ts';
 
 export interface ReportRouteDeps {
   reports: CallReports;
@@ -27,12 +29,14 @@ export interface ReportRouteDeps {
 export function registerReportRoutes(app: FastifyInstance<any, any, any, any, any>, deps: ReportRouteDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const read = requireRole(deps.auth, ['admin', 'supervisor']);
+  /** ReportError: 400 for a range, zone, skill, day or target the query gets wrong; 422 when the data cannot answer (aht_unknown, capacity_unreachable). */
+  const REFUSED = errors(400, 422);
   const refused = (reply: FastifyReply, err: unknown) => {
     if (!(err instanceof ReportError)) throw err;
     return reply.status(err.status).send({ error: err.errorId, message: err.message });
   };
 
-  r.get('/reports/calls', { preHandler: read, schema: { querystring: CallReportQuery } }, async (req, reply) => {
+  r.get('/reports/calls', { preHandler: read, schema: { querystring: CallReportQuery, response: { 200: jsonOrCsv(CallReportBody), ...REFUSED } } }, async (req, reply) => {
     try {
       const report = await deps.reports.calls(req.query);
       if (!wantsCsv(req, req.query.format)) return report;
@@ -43,7 +47,7 @@ export function registerReportRoutes(app: FastifyInstance<any, any, any, any, an
     }
   });
 
-  r.get('/reports/agents', { preHandler: read, schema: { querystring: AgentReportQuery } }, async (req, reply) => {
+  r.get('/reports/agents', { preHandler: read, schema: { querystring: AgentReportQuery, response: { 200: jsonOrCsv(AgentReportBody), ...REFUSED } } }, async (req, reply) => {
     try {
       const report = await agentReport({ source: deps.source, reports: deps.reports, timezone: deps.timezone, now: Date.now }, req.query);
       if (!wantsCsv(req, req.query.format)) return report;
@@ -65,7 +69,7 @@ export function registerReportRoutes(app: FastifyInstance<any, any, any, any, an
     }
   });
 
-  r.get('/capacity', { preHandler: read, schema: { querystring: CapacityQuery } }, async (req, reply) => {
+  r.get('/capacity', { preHandler: read, schema: { querystring: CapacityQuery, response: { 200: CapacityPlanBody, ...REFUSED } } }, async (req, reply) => {
     try {
       return await capacityPlan({ source: deps.source, reports: deps.reports, timezone: deps.timezone }, req.query);
     } catch (err) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigEditError } from '../routing/config-edits.ts';
 import type { RoutingAdmin } from '../routing/routing-admin.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
+import { AgentConfigView, errors, NoContent, QueueConfigView } from './schemas/responses.ts';
 
 export interface RoutingAdminRouteDeps {
   admin: RoutingAdmin;
@@ -13,6 +14,8 @@ export interface RoutingAdminRouteDeps {
 /** Names and ids are checked by RoutingAdmin (a bad one is a 422 with its path), not here. */
 const QueueName = z.object({ name: z.string().max(200) });
 const AgentId = z.object({ id: z.string().max(200) });
+/** A refused change: 404 unknown, 409 conflict, in use or busy, 422 invalid (with paths). */
+const REFUSED = errors(404, 409, 422);
 
 /**
  * Queue and agent configuration at run time: reading for admins and supervisors, changes for
@@ -31,15 +34,15 @@ export function registerRoutingAdminRoutes(app: FastifyInstance<any, any, any, a
     return reply.status(err.status).send({ error: err.errorId, message: err.message, ...(err.errors.length ? { errors: err.errors } : {}) });
   };
 
-  r.get('/queues', { preHandler: read }, async () => ({ queues: deps.admin.queues() }));
+  r.get('/queues', { preHandler: read, schema: { response: { 200: z.strictObject({ queues: z.array(QueueConfigView) }) } } }, async () => ({ queues: [...deps.admin.queues()] }));
 
-  r.get('/queues/:name', { preHandler: read, schema: { params: QueueName } }, async (req, reply) => {
+  r.get('/queues/:name', { preHandler: read, schema: { params: QueueName, response: { 200: QueueConfigView, ...errors(404) } } }, async (req, reply) => {
     const queue = deps.admin.queue(req.params.name);
     if (!queue) return reply.status(404).send({ error: 'queue_not_found', message: `no queue ${req.params.name}` });
     return queue;
   });
 
-  r.put('/queues/:name', { preHandler: write, schema: { params: QueueName } }, async (req, reply) => {
+  r.put('/queues/:name', { preHandler: write, schema: { params: QueueName, response: { 200: QueueConfigView, 201: QueueConfigView, ...REFUSED } } }, async (req, reply) => {
     try {
       const { queue, created } = await deps.admin.putQueue(req.params.name, req.body, req.principal!.name);
       return reply.status(created ? 201 : 200).send(queue);
@@ -48,22 +51,22 @@ export function registerRoutingAdminRoutes(app: FastifyInstance<any, any, any, a
     }
   });
 
-  r.delete('/queues/:name', { preHandler: write, schema: { params: QueueName } }, async (req, reply) => {
+  r.delete('/queues/:name', { preHandler: write, schema: { params: QueueName, response: { 204: NoContent, ...REFUSED } } }, async (req, reply) => {
     try {
       await deps.admin.removeQueue(req.params.name, req.principal!.name);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     } catch (err) {
       return refused(reply, err);
     }
   });
 
-  r.get('/agents/:id/config', { preHandler: read, schema: { params: AgentId } }, async (req, reply) => {
+  r.get('/agents/:id/config', { preHandler: read, schema: { params: AgentId, response: { 200: AgentConfigView, ...errors(404) } } }, async (req, reply) => {
     const agent = deps.admin.agent(req.params.id);
     if (!agent) return reply.status(404).send({ error: 'agent_not_found', message: `no agent ${req.params.id}` });
     return agent;
   });
 
-  r.put('/agents/:id/config', { preHandler: write, schema: { params: AgentId } }, async (req, reply) => {
+  r.put('/agents/:id/config', { preHandler: write, schema: { params: AgentId, response: { 200: AgentConfigView, 201: AgentConfigView, ...REFUSED } } }, async (req, reply) => {
     try {
       const { agent, created } = await deps.admin.putAgent(req.params.id, req.body, req.principal!.name);
       return reply.status(created ? 201 : 200).send(agent);
@@ -72,10 +75,10 @@ export function registerRoutingAdminRoutes(app: FastifyInstance<any, any, any, a
     }
   });
 
-  r.delete('/agents/:id/config', { preHandler: write, schema: { params: AgentId } }, async (req, reply) => {
+  r.delete('/agents/:id/config', { preHandler: write, schema: { params: AgentId, response: { 204: NoContent, ...REFUSED } } }, async (req, reply) => {
     try {
       await deps.admin.removeAgent(req.params.id, req.principal!.name);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     } catch (err) {
       return refused(reply, err);
     }

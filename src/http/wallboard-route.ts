@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 
 const PAGE = resolve(import.meta.dirname, 'wallboard/wallboard.html');
 
@@ -12,7 +13,8 @@ const PAGE = resolve(import.meta.dirname, 'wallboard/wallboard.html');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function registerWallboardRoute(app: FastifyInstance<any, any, any, any, any>): void {
   const html = readFileSync(PAGE, 'utf8');
-  app.get('/wallboard', async (_req, reply) =>
+  const page = { content: { 'text/html': { schema: z.string().describe('the wallboard page') } } };
+  app.get('/wallboard', { schema: { response: { 200: page } } }, async (_req, reply) =>
     reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')

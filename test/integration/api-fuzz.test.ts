@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { ROUTE_ROLES } from '../../src/http/route-roles.ts';
+import { declaredResponses } from '../../src/http/schemas/common-responses.ts';
 import type { Hotline } from '../../src/main.ts';
 import { startTestHotline } from './helpers/app.ts';
 
 const ADMIN = 'admin-token-for-the-api-fuzz-test';
+/** Routes with no JSON answer to declare: Swagger's own pages (hidden from the document) and the WebSocket upgrade. */
+const NOT_API = (route: string) => route.startsWith('GET /docs') || route === 'GET /live/ws';
 
 /** Every route that takes a body, with path values its schema accepts (so the body decides). */
 const BODY_ROUTES = Object.keys(ROUTE_ROLES)
@@ -113,6 +116,64 @@ describe('malformed request bodies across the API (the app as main.ts builds it;
     expect((await put(general)).statusCode).toBe(200);
   });
 
+  it('every registered API route declares a response schema for its success status and its refusals', () => {
+    const declared = declaredResponses(hotline.app);
+    const routes = [...declared.keys()].filter((r) => !r.startsWith('HEAD ') && !NOT_API(r));
+    // The walk covers the whole route-role table (so no route escapes it by being left out).
+    expect(Object.keys(ROUTE_ROLES).filter((r) => !NOT_API(r) && !declared.has(r))).toEqual([]);
+    const gaps = routes.flatMap((route) => {
+      const statuses = declared.get(route)!;
+      const needed = [
+        ...(statuses.some((s) => /^2\d\d$/.test(s)) ? [] : ['2xx']),
+        // Behind credentials: refused by the access guard before the handler runs.
+        ...(ROUTE_ROLES[route] === 'public' ? [] : ['401', '403', '429']),
+        // A path parameter or a body can be malformed.
+        ...(/:|^(POST|PUT) /.test(route) ? ['400'] : []),
+      ].filter((s) => !statuses.includes(s));
+      return needed.length ? [`${route}: ${needed.join(', ')}`] : [];
+    });
+    expect(routes.length).toBeGreaterThan(30);
+    expect(gaps).toEqual([]);
+  });
+
+  it('answers every read route with a body its response schema accepts (a schema stricter than the data would be a 500)', async () => {
+    const main = (await get('/flows/main')) as { activeVersion: number };
+    const reads = [
+      '/health',
+      '/flows',
+      '/flows/main',
+      `/flows/main/versions/${main.activeVersion}`,
+      '/numbers',
+      '/business-hours',
+      '/agents',
+      '/agents?state=logged_out',
+      '/agents/agent1001',
+      '/agents/agent1001/config',
+      '/queues',
+      '/queues/general',
+      '/live',
+      '/reports/calls?from=2026-01-05&to=2026-01-06',
+      '/reports/agents?from=2026-01-05&to=2026-01-06',
+      '/emergency',
+      '/keys',
+      '/audit',
+    ];
+    for (const url of reads) {
+      const res = await hotline.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(res.statusCode, `${url}: ${res.body.slice(0, 300)}`).toBe(200);
+    }
+    // No history to plan from: the refusal goes through the declared error body.
+    const plan = await hotline.app.inject({ method: 'GET', url: '/capacity?day=2026-01-05', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect([200, 422], plan.body).toContain(plan.statusCode);
+    const csv = await hotline.app.inject({ method: 'GET', url: '/reports/calls?from=2026-01-05&to=2026-01-06&format=csv', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    // A handler's 404 passes its error-body schema too.
+    const unknown = await hotline.app.inject({ method: 'GET', url: '/agents/nobody', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'agent_not_found', message: 'no agent nobody' });
+  });
+
   it('serves OpenAPI 3, generated from the zod schemas, at /docs/json for every listed route, and the UI at /docs', async () => {
     const res = await hotline.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
@@ -121,6 +182,30 @@ describe('malformed request bodies across the API (the app as main.ts builds it;
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{([a-zA-Z]+)\}/g, ':$1')}`)));
     const api = Object.keys(ROUTE_ROLES).filter((r) => !r.startsWith('GET /docs') && r !== 'GET /live/ws');
     expect(api.filter((r) => !documented.has(r))).toEqual([]);
+    // Every operation documents its success answer with a body schema (a 204 has none), and a
+    // route behind credentials documents its refusals with the error body.
+    type Answer = { content?: Record<string, { schema?: { type?: unknown; properties?: Record<string, unknown> } }> };
+    const missing: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses?: Record<string, Answer> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const route = `${method.toUpperCase()} ${path.replace(/\{([a-zA-Z]+)\}/g, ':$1')}`;
+        const responses = op.responses ?? {};
+        const success = Object.entries(responses).filter(([status]) => /^2\d\d$/.test(status));
+        if (success.length === 0) missing.push(`${route}: no 2xx`);
+        for (const [status, answer] of success) {
+          const schemas = Object.values(answer.content ?? {}).map((c) => c.schema);
+          if (status !== '204' && (schemas.length === 0 || schemas.some((x) => !x?.type))) missing.push(`${route}: ${status} without a schema`);
+        }
+        if (ROUTE_ROLES[route] !== 'public') {
+          for (const status of ['401', '403']) {
+            if (!responses[status]?.content?.['application/json']?.schema?.properties?.error) missing.push(`${route}: no ${status} error body`);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    // The report routes document both of their forms.
+    expect(Object.keys((doc.paths['/reports/calls']?.get as { responses: Record<string, Answer> }).responses['200']?.content ?? {}).sort()).toEqual(['application/json', 'text/csv']);
     // A zod body schema became the request body's JSON Schema.
     expect(JSON.stringify(doc.paths['/emergency']?.post?.requestBody)).toMatch(/numbers/);
     expect(doc.paths['/agents/{id}/{action}']?.post?.parameters?.map((p) => p.name).sort()).toEqual(['action', 'id']);
