@@ -246,7 +246,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     agents: { routing, store: routingStore, auth },
     routingAdmin: { admin: routingAdmin, auth },
     reports: { reports, source: reportStore, timezone: config.timezone, auth },
-    live: { live, metrics: new LiveMetrics(live), auth, metricsToken: config.metricsToken },
+    live: { live, metrics: new LiveMetrics(live, [{ name: 'call_events', backlog: () => writer.backlog(), foldBacklog: () => writer.foldBacklog() }, { name: 'ops_events', backlog: () => opsWriter.backlog(), foldBacklog: () => opsWriter.foldBacklog() }]), auth, metricsToken: config.metricsToken },
     emergency: { emergency, auth },
     access: {
       store: accessStore,

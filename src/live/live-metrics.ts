@@ -21,13 +21,28 @@ const TODAY: ReadonlyArray<readonly [string, keyof LiveCounts, string]> = [
  * Today's counts are gauges: they are shared by all instances and start again at 0 at the
  * hotline's midnight, which a Prometheus counter must not do.
  */
+/** An event pipeline whose unwritten and unfolded entries are worth watching. */
+export interface PipelineBacklog {
+  readonly name: string;
+  /** Entries in Redis not yet in Postgres. */
+  backlog(): Promise<number>;
+  /** Entries in Postgres not yet folded into summaries and rollups (0 without a fold stage). */
+  foldBacklog(): Promise<number>;
+}
+
 export class LiveMetrics {
   readonly registry = new Registry();
   private readonly live: LiveStats;
+  private readonly pipelines: readonly PipelineBacklog[];
   private readonly gauges = new Map<string, Gauge>();
 
-  constructor(live: LiveStats) {
+  /**
+   * `pipelines` are the event writers: the summary fold can fall behind the raw writer under a
+   * sustained burst (by design: raw events first), and its backlog is how an operator sees it.
+   */
+  constructor(live: LiveStats, pipelines: readonly PipelineBacklog[] = []) {
     this.live = live;
+    this.pipelines = pipelines;
     collectDefaultMetrics({ register: this.registry });
     const gauge = (name: string, help: string, labelNames: string[] = []) => {
       this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry] }));
@@ -46,6 +61,8 @@ export class LiveMetrics {
     gauge('hotline_today_service_level', 'answered within the threshold / (reached queue - short abandons), today');
     gauge('hotline_queue_today_service_level', 'service level today, by the call\'s last queue', ['queue']);
     gauge('hotline_live_websocket_clients', 'live-stats WebSocket clients of this instance');
+    gauge('hotline_event_backlog', 'events in the Redis stream not yet written to Postgres', ['stream']);
+    gauge('hotline_event_fold_backlog', 'events in Postgres not yet folded into summaries and rollups', ['stream']);
 
     const counter = (name: string, help: string, read: () => number) =>
       new Counter({
@@ -71,6 +88,14 @@ export class LiveMetrics {
   /** The exposition text, with the gauges set from a snapshot read now. */
   async render(): Promise<string> {
     this.update(await this.live.snapshot());
+    // A pipeline whose Redis does not answer keeps its last value out of the scrape (reset above).
+    await Promise.all(
+      this.pipelines.map(async (p) => {
+        const [raw, fold] = await Promise.allSettled([p.backlog(), p.foldBacklog()]);
+        if (raw.status === 'fulfilled') this.gauges.get('hotline_event_backlog')!.set({ stream: p.name }, raw.value);
+        if (fold.status === 'fulfilled') this.gauges.get('hotline_event_fold_backlog')!.set({ stream: p.name }, fold.value);
+      }),
+    );
     return this.registry.metrics();
   }
 
