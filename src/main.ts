@@ -91,7 +91,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const kpi = liveKpiOptions(config.kpi, () => routingAdmin.queues());
   const flowStore = new FlowStore(pool);
   // Its ops events go through the live tee built below (only admin requests append them).
-  // A number mapped or emergency mode switched here is announced; the other instances re-read the number map and emergency state from Postgres.
+  // A flow published or rolled back, a number mapped or emergency mode switched here is announced; the other instances re-read the stored flows, number map and emergency state from Postgres.
   const numbersChannel = `${config.redis.prefix}flows:numbers:changed`;
   const self = randomUUID();
   const announceNumbers = () => void announceChange(redis, numbersChannel, self);
@@ -202,7 +202,11 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
   // One reload at a time, in the order of the notices: the last one reads the latest state.
   let numbersReload = Promise.resolve();
-  const reloadNumbers = () => flows.reloadNumbers(flowStore).then(() => emergency.reload());
+  const reloadNumbers = () =>
+    flows
+      .reloadStored(flowStore)
+      .then(({ conflicts }) => conflicts.length && log.warn({ conflicts }, 'flows published elsewhere do not validate here; kept the previous versions'))
+      .then(() => emergency.reload());
   void followChanges(configFollower, numbersChannel, (from) => {
     if (from === self) return;
     numbersReload = numbersReload.then(reloadNumbers).catch((err) => log.warn({ err: (err as Error).message }, 'number map not reloaded after another instance changed it'));

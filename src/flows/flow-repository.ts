@@ -115,6 +115,7 @@ export class FlowRepository implements FlowResolver {
     await store.saveVersion(v.flow.id, v.flow.version, v.flow, author, true, audit);
     this.add(v.flow, { version: v.flow.version, author, createdAt: new Date().toISOString() });
     this.activeVersion.set(v.flow.id, v.flow.version);
+    this.numbersChanged();
     return v.flow;
   }
 
@@ -126,9 +127,13 @@ export class FlowRepository implements FlowResolver {
     if (!v.ok) throw new FlowRejected(v.errors);
     await store.setActive(id, version, author, audit);
     this.activeVersion.set(id, version);
+    this.numbersChanged();
   }
 
-  /** Called after every number mapped or unmapped here (main.ts announces it to the other instances). */
+  /**
+   * Called after every number mapped or unmapped and every flow published or rolled back here
+   * (main.ts announces it to the other instances, which then call reloadStored).
+   */
   onNumbersChanged(fn: () => void): void {
     this.numbersChanged = fn;
   }
@@ -140,6 +145,18 @@ export class FlowRepository implements FlowResolver {
    */
   async reloadNumbers(store: FlowStore): Promise<void> {
     this.numbers = await store.loadNumbers();
+  }
+
+  /**
+   * Takes what another instance published, rolled back or mapped (announced over Redis, see
+   * main.ts): every stored version, the active ones and the number map. A stored version that
+   * does not validate here (this instance's queues lag behind) is left out and reported; its
+   * flow keeps the version it had. Calls already running keep the version they started on.
+   */
+  async reloadStored(store: FlowStore): Promise<{ conflicts: string[] }> {
+    const state = await store.load();
+    const conflicts = this.takeStored(state, true);
+    return { conflicts };
   }
 
   async mapNumber(store: FlowStore, number: string, flowId: string | null, author: string, audit?: AuditContext): Promise<void> {
@@ -167,8 +184,15 @@ export class FlowRepository implements FlowResolver {
       await store.saveVersion(f.id, f.version, f, 'file', activeStored === undefined || activeStored < f.version);
     }
     await store.seedNumbers(this.fileNumbers, 'file');
-    const state = await store.load();
+    conflicts.push(...this.takeStored(await store.load(), false));
+    return { conflicts };
+  }
+
+  /** `onlyNew`: skip versions already held (stored versions never change; validating 1,000s again is waste). */
+  private takeStored(state: Awaited<ReturnType<FlowStore['load']>>, onlyNew: boolean): string[] {
+    const conflicts: string[] = [];
     for (const sv of state.versions) {
+      if (onlyNew && this.get(sv.flowId, sv.version)) continue;
       const v = validateFlow(sv.body, this.catalogNow(new Set(state.versions.map((x) => x.flowId))));
       if (!v.ok) {
         conflicts.push(`stored flow ${sv.flowId} v${sv.version} no longer validates: ${v.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
@@ -178,7 +202,7 @@ export class FlowRepository implements FlowResolver {
     }
     for (const [id, version] of Object.entries(state.active)) if (this.get(id, version)) this.activeVersion.set(id, version);
     this.numbers = { ...state.numbers };
-    return { conflicts };
+    return conflicts;
   }
 
   private add(flow: Flow, info: VersionInfo): void {

@@ -9,7 +9,7 @@ import { waitUntil } from './helpers/wait.ts';
 
 /*
  * Two app instances on one Postgres database and one Redis prefix, as two replicas behind a
- * load balancer: a number mapped or emergency mode switched through A is what B's calls run
+ * load balancer: a flow published, a number mapped or emergency mode switched through A is what B's calls run
  * at once (B holds the number map in memory; A's notice over Redis makes it re-read it). The
  * file has a database and prefix of its own: emergency mode is about every number in it.
  */
@@ -72,6 +72,21 @@ describe('number map and emergency mode across two instances (real Postgres and 
     const ended = await req(a, 'DELETE', '/emergency');
     expect(ended.json()).toEqual({ restored: [{ number, flow: 'survey' }] });
     await eventually(async () => onB() === 'survey' && (await req(b, 'GET', '/emergency')).json().active === false, `${number} back on survey`);
+  });
+
+  it('a flow version published on A is what B\'s calls run; a rollback on A follows too', async () => {
+    const before = (await req(a, 'GET', '/flows/survey')).json();
+    const published = await req(a, 'POST', '/flows/survey/versions', { ...before.flow, name: `${before.flow.name} (edited on A)` });
+    expect(published.statusCode).toBe(201);
+    const version = published.json().version as number;
+    expect(version).toBeGreaterThan(before.activeVersion);
+    expect(onB()).toBe('survey');
+    await eventually(() => b.flows.forNumber(number)?.version === version, `survey v${version}`);
+    expect(b.flows.forNumber(number)?.name).toBe(`${before.flow.name} (edited on A)`);
+    expect((await req(b, 'GET', '/flows/survey')).json().activeVersion).toBe(version);
+
+    expect((await req(a, 'POST', '/flows/survey/rollback', { version: before.activeVersion })).statusCode).toBe(200);
+    await eventually(() => b.flows.forNumber(number)?.version === before.activeVersion, `survey back on v${before.activeVersion}`);
   });
 
   it('B can end what A started (it knows the remembered flows), and A follows', async () => {
