@@ -133,6 +133,10 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const routingStore = new RoutingStore(redis, config.redis.prefix);
   // Every appended call and ops event also feeds live stats (today's counters in Redis, pushed on change).
   const liveSubscriber = redis.duplicate();
+  // Calls stamp their events with this clock (CLOCK_FIXED_AT shifts it, for business-hours
+  // tests); live stats must count "today" by the same clock, or a shifted call lands on a day
+  // the snapshot never reads.
+  const clock = config.clockFixedAt ? clockStartingAt(config.clockFixedAt) : systemClock;
   const live: LiveStats = new LiveStats({
     store: new LiveStore(redis, config.redis.prefix),
     queues: () => routingAdmin.queues(),
@@ -140,7 +144,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     timeZone: config.timezone,
     kpi: config.kpi,
     log: log.child({ part: 'live' }),
-    now: () => Date.now(),
+    now: () => clock.now().getTime(),
     emergency: () => emergency.summary(),
   });
   void live.start().catch((err) => log.warn({ err: (err as Error).message }, 'live stats not following changes'));
@@ -215,7 +219,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     telephony,
     events: callEvents,
     registry: new RedisCallRegistry(redis, config.redis.prefix),
-    clock: config.clockFixedAt ? clockStartingAt(config.clockFixedAt) : systemClock,
+    clock,
     flows,
     http,
     sms,
