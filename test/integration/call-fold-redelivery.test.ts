@@ -1,6 +1,3 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
@@ -17,6 +14,7 @@ import { migrate } from '../../src/records/migrate.ts';
 import { rebuildCalls, rebuildRollups } from '../../src/records/report-rebuild.ts';
 import { generateCalls } from '../fixtures/report-calls.ts';
 import { isolatedPipeline, removeSpoolDirs } from './helpers/events.ts';
+import { startHangingWriter } from './helpers/hanging-writer.ts';
 
 /*
  * The fold stage (summaries, rollups) in a process of its own is killed -9 after committing
@@ -27,7 +25,6 @@ import { isolatedPipeline, removeSpoolDirs } from './helpers/events.ts';
  * January 2022 is this file's own range.
  */
 
-const CHILD = resolve(import.meta.dirname, 'helpers/call-record-child.ts');
 const DAY = Date.parse('2022-01-11T16:00:00Z'); // 2022-01-12 00:00 in Shanghai
 const RANGE = { from: new Date(DAY), to: new Date(DAY + 86_400_000) };
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 8 });
@@ -89,24 +86,9 @@ describe('the fold consumer killed -9 between commit and acknowledgement', () =>
     for (const c of gen.agentChanges.slice(0, half)) ops.append(c);
     expect(await ops.drain(20_000)).toBe(true);
 
-    const child = spawn(process.execPath, [CHILD], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl'), PREFIX: p.prefix, SPOOL_DIR: p.spoolDir, HANG_AFTER_COMMITS: '4', STAGE: 'fold' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    child.stderr!.on('data', (d) => (log += d));
-    await new Promise<void>((done, fail) => {
-      const t = setTimeout(() => fail(new Error(`child never hung:\n${log}`)), 20_000);
-      createInterface({ input: child.stdout! }).on('line', (l) => {
-        log += `${l}\n`;
-        if (l === 'hanging') (clearTimeout(t), done());
-      });
-    });
+    const child = await startHangingWriter({ databaseUrl: inject('databaseUrl'), redisUrl: inject('redisUrl'), prefix: p.prefix, spoolDir: p.spoolDir, hangAfter: 4, stage: 'fold' });
     for (const c of gen.agentChanges.slice(half)) ops.append(c);
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-    const folded = log.split('\n').filter((l) => l.startsWith('committed ')).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+    const folded = await child.kill();
     expect(folded).toBeGreaterThan(0);
     expect(folded).toBeLessThan(gen.events.length);
     // The killed folder's last batches are committed and pending: the summaries already hold them.

@@ -1,6 +1,3 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
@@ -16,6 +13,7 @@ import { ReportStore } from '../../src/records/report-store.ts';
 import { CallReports } from '../../src/reports/call-reports.ts';
 import { generateCalls } from '../fixtures/report-calls.ts';
 import { isolatedPipeline, removeSpoolDirs } from './helpers/events.ts';
+import { startHangingWriter } from './helpers/hanging-writer.ts';
 
 /*
  * A consumer process commits batches (events, summaries, rollups) and is killed -9 before it
@@ -24,7 +22,6 @@ import { isolatedPipeline, removeSpoolDirs } from './helpers/events.ts';
  * equal src/kpi over the events, once each. December 2022 is this file's own range.
  */
 
-const CHILD = resolve(import.meta.dirname, 'helpers/call-record-child.ts');
 const DAY = Date.parse('2022-12-06T16:00:00Z'); // 2022-12-07 00:00 in Shanghai
 const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 6 });
 const gen = generateCalls(20221207, 200, DAY + 3_600_000, DAY + 23 * 3_600_000);
@@ -51,23 +48,8 @@ describe('call records through a kill -9 between commit and acknowledgement', ()
     for (const e of gen.events) writer.append(e);
     expect(await writer.whenDurable(10_000)).toBe(true);
 
-    const child = spawn(process.execPath, [CHILD], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: inject('databaseUrl'), REDIS_URL: inject('redisUrl'), PREFIX: p.prefix, SPOOL_DIR: p.spoolDir, HANG_AFTER_COMMITS: '3' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    child.stderr!.on('data', (d) => (log += d));
-    await new Promise<void>((done, fail) => {
-      const t = setTimeout(() => fail(new Error(`child never hung:\n${log}`)), 20_000);
-      createInterface({ input: child.stdout! }).on('line', (l) => {
-        log += `${l}\n`;
-        if (l === 'hanging') (clearTimeout(t), done());
-      });
-    });
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-    const committed = log.split('\n').filter((l) => l.startsWith('committed ')).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+    const child = await startHangingWriter({ databaseUrl: inject('databaseUrl'), redisUrl: inject('redisUrl'), prefix: p.prefix, spoolDir: p.spoolDir, hangAfter: 3 });
+    const committed = await child.kill();
     expect(committed).toBeGreaterThan(0);
     expect(committed).toBeLessThan(gen.events.length);
 
