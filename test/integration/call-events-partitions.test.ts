@@ -1,12 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup/provided.ts';
 import type { CallEvent } from '../../src/domain/call-event.ts';
 import { EventStore } from '../../src/records/event-store.ts';
 import { migrate } from '../../src/records/migrate.ts';
+import { ownDatabase } from './helpers/own-database.ts';
 
 const MIGRATIONS = resolve(import.meta.dirname, '../../src/records/migrations');
 const DAY = 86_400_000;
@@ -18,9 +19,7 @@ const partName = (ms: number) => `call_events_${utcDay(ms).replace(/-/g, '')}`;
  * Hotline has: a database of this test's own, built up to 003 by hand.
  */
 describe('call_events partitioned by day (migration 004 over an existing table)', () => {
-  const base = new URL(inject('databaseUrl'));
-  const dbName = `${base.pathname.slice(1)}_p4_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base.toString() });
+  let db: Awaited<ReturnType<typeof ownDatabase>>;
   let pool: pg.Pool;
   const now = Date.now();
   const callId = randomUUID();
@@ -31,11 +30,8 @@ describe('call_events partitioned by day (migration 004 over an existing table)'
   ];
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    const url = new URL(base);
-    url.pathname = `/${dbName}`;
-    pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+    db = await ownDatabase('p4');
+    pool = new pg.Pool({ connectionString: db.url, max: 2 });
     pool.on('error', () => undefined); // idle clients are terminated by DROP DATABASE ... FORCE
     await pool.query('CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     for (const v of ['001_call_events', '002_flows', '003_ops_events']) {
@@ -50,8 +46,7 @@ describe('call_events partitioned by day (migration 004 over an existing table)'
   });
   afterAll(async () => {
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   });
 
   const fingerprint = async () =>

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup/provided.ts';
 import { summarizeCalls } from '../../src/kpi/call-summary.ts';
 import { callKpis } from '../../src/kpi/kpis.ts';
@@ -13,6 +12,7 @@ import { syncDayZone } from '../../src/records/rollup-store.ts';
 import { rollupTables } from '../../src/records/rollup-tables.ts';
 import { CallReports, type CallReportQuery } from '../../src/reports/call-reports.ts';
 import { generateCalls } from '../fixtures/report-calls.ts';
+import { ownDatabase } from './helpers/own-database.ts';
 
 /*
  * The daily rollups (migration 014) against the 15-minute ones over the same calls: a report by
@@ -26,17 +26,13 @@ const H = 3_600_000;
 /** 2024-02-26 (a Monday) 00:00 in Shanghai; calls over the 9 days from there, across a month end. */
 const DAY = Date.parse('2024-02-25T16:00:00Z');
 const gen = generateCalls(20240226, 600, DAY - 12 * H, DAY + 9 * 24 * H);
-const db = `hotline_day_rollup_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: inject('databaseUrl') });
+let db: Awaited<ReturnType<typeof ownDatabase>>;
 let pool: pg.Pool;
 let reports: CallReports;
 
 beforeAll(async () => {
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${db}`;
-  pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  db = await ownDatabase('day_rollup');
+  pool = new pg.Pool({ connectionString: db.url, max: 4 });
   pool.on('error', () => undefined); // the DROP at the end ends clients that are still closing
   await migrate(pool);
   // Half the calls before the zone is set (their days are summed again in Shanghai), half after.
@@ -56,8 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
+  await db?.drop();
 });
 
 /** The report with the daily rollups, and again with the zone row pointed elsewhere (15-minute rollups only). */

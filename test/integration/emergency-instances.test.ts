@@ -1,10 +1,11 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import type { Hotline } from '../../src/main.ts';
 import { migrate } from '../../src/records/migrate.ts';
 import { startTestHotline } from './helpers/app.ts';
+import { ownDatabase } from './helpers/own-database.ts';
 import { waitUntil } from './helpers/wait.ts';
 
 /*
@@ -17,10 +18,8 @@ import { waitUntil } from './helpers/wait.ts';
 const ADMIN = 'admin-token-emergency-instances';
 
 describe('number map and emergency mode across two instances (real Postgres and Redis)', () => {
-  const runDb = new URL(inject('databaseUrl'));
-  const dbName = `${runDb.pathname.slice(1)}_two_${randomBytes(3).toString('hex')}`;
-  const ownUrl = Object.assign(new URL(runDb), { pathname: `/${dbName}` }).toString();
-  const env = { DATABASE_URL: ownUrl, REDIS_PREFIX: `${inject('redisPrefix')}two:`, API_TOKENS: `admin:${ADMIN}`, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0' };
+  let db: Awaited<ReturnType<typeof ownDatabase>>;
+  const env = { REDIS_PREFIX: `${inject('redisPrefix')}two:`, API_TOKENS: `admin:${ADMIN}`, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_IP_PER_MINUTE: '0' };
   const number = `7${randomInt(10_000_000, 99_999_999)}`;
   let a: Hotline;
   let b: Hotline;
@@ -32,15 +31,12 @@ describe('number map and emergency mode across two instances (real Postgres and 
   const eventually = (check: () => boolean | Promise<boolean>, what: string) => waitUntil(check, 5_000, () => `B never showed: ${what}`);
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: inject('databaseUrl') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const pool = new pg.Pool({ connectionString: ownUrl });
+    db = await ownDatabase('two');
+    const pool = new pg.Pool({ connectionString: db.url });
     await migrate(pool);
     await pool.end();
     for (const name of ['instance-a', 'instance-b']) {
-      const started = await startTestHotline(name, env);
+      const started = await startTestHotline(name, { ...env, DATABASE_URL: db.url });
       stops.push(started.stop);
       if (name === 'instance-a') a = started.hotline;
       else b = started.hotline;
@@ -50,10 +46,7 @@ describe('number map and emergency mode across two instances (real Postgres and 
   });
   afterAll(async () => {
     for (const stop of stops) await stop();
-    const admin = new pg.Client({ connectionString: inject('databaseUrl') });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db?.drop();
   });
 
   it('a number mapped on A is routed by B', async () => {

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup/provided.ts';
 import type { CallEvent } from '../../src/domain/call-event.ts';
 import { EventStore } from '../../src/records/event-store.ts';
@@ -8,6 +7,7 @@ import { migrate } from '../../src/records/migrate.ts';
 import { rebuildCalls, rebuildRollups } from '../../src/records/report-rebuild.ts';
 import { ROLLUP_RETENTION } from '../../src/records/retention.ts';
 import { uuidOf } from '../fixtures/report-calls.ts';
+import { ownDatabase } from './helpers/own-database.ts';
 
 /*
  * CALL_RETENTION_DAYS and ROLLUP_RETENTION_DAYS through the mechanism EVENT_RETENTION_DAYS
@@ -17,9 +17,7 @@ import { uuidOf } from '../fixtures/report-calls.ts';
  */
 
 const DAY = 86_400_000;
-const base = new URL(inject('databaseUrl'));
-const dbName = `${base.pathname.slice(1)}_ret_${randomBytes(3).toString('hex')}`;
-const admin = new pg.Client({ connectionString: base.toString() });
+let db: Awaited<ReturnType<typeof ownDatabase>>;
 let pool: pg.Pool;
 
 const now = Date.now();
@@ -56,11 +54,8 @@ async function rollupAges(): Promise<Record<string, number[]>> {
 }
 
 beforeAll(async () => {
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(base);
-  url.pathname = `/${dbName}`;
-  pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
+  db = await ownDatabase('ret');
+  pool = new pg.Pool({ connectionString: db.url, max: 3 });
   pool.on('error', () => undefined);
   await migrate(pool);
   const store = new EventStore(pool);
@@ -73,8 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.end();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await db?.drop();
 });
 
 describe('retention of calls and rollups', () => {

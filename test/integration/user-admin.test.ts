@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup/provided.ts';
 import type { Hotline } from '../../src/main.ts';
 import { migrate } from '../../src/records/migrate.ts';
 import { startTestHotline } from './helpers/app.ts';
+import { ownDatabase } from './helpers/own-database.ts';
 
 /*
  * User management and revocable JWTs through the app main.ts builds, on real Postgres and
@@ -17,9 +17,7 @@ const JWT_SECRET = 'user-admin-test-secret-0123456789abcdef';
 const PASSWORD = 'a long enough password';
 
 describe('user management and revocable logins (real Postgres and Redis)', () => {
-  const runDb = new URL(inject('databaseUrl'));
-  const dbName = `${runDb.pathname.slice(1)}_users_${randomBytes(3).toString('hex')}`;
-  const ownUrl = Object.assign(new URL(runDb), { pathname: `/${dbName}` }).toString();
+  let db: Awaited<ReturnType<typeof ownDatabase>>;
   let pool: pg.Pool;
   let hotline: Hotline;
   let stopApp: (() => Promise<void>) | undefined;
@@ -40,14 +38,11 @@ describe('user management and revocable logins (real Postgres and Redis)', () =>
   };
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: inject('databaseUrl') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    pool = new pg.Pool({ connectionString: ownUrl });
+    db = await ownDatabase('users');
+    pool = new pg.Pool({ connectionString: db.url });
     await migrate(pool);
     ({ hotline, stop: stopApp } = await startTestHotline('user-admin', {
-      DATABASE_URL: ownUrl,
+      DATABASE_URL: db.url,
       API_TOKENS: `admin:${ADMIN}`,
       JWT_SECRET,
       RATE_LIMIT_PER_MINUTE: '0',
@@ -57,10 +52,7 @@ describe('user management and revocable logins (real Postgres and Redis)', () =>
   afterAll(async () => {
     await stopApp?.();
     await pool?.end();
-    const admin = new pg.Client({ connectionString: inject('databaseUrl') });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db?.drop();
   });
 
   it('an admin lists users (no password hash) and changes a role: the old JWT is refused, a fresh login carries the new role', async () => {
