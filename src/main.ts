@@ -95,7 +95,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const numbersChannel = `${config.redis.prefix}flows:numbers:changed`;
   const self = randomUUID();
   const announceNumbers = () => void announceChange(redis, numbersChannel, self);
-  flows.onNumbersChanged(announceNumbers);
+  flows.onStoredChanged(announceNumbers);
   const emergency = new EmergencyMode({ flows, flowStore, store: new EmergencyStore(pool), ops: { append: (e) => opsEvents.append(e) }, changed: announceNumbers, now: () => Date.now() });
   const writerOptions = { redisUrl: config.redis.url, prefix: config.redis.prefix, spoolDir: config.events.spoolDir };
   // Events land as they are; a second consumer group folds them into calls' summaries and rollups (or agents' intervals).
@@ -206,14 +206,14 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
   // One reload at a time, in the order of the notices: the last one reads the latest state.
   let numbersReload = Promise.resolve();
-  const reloadNumbers = () =>
+  const reloadStored = () =>
     flows
       .reloadStored(flowStore)
       .then(({ conflicts }) => conflicts.length && log.warn({ conflicts }, 'flows published elsewhere do not validate here; kept the previous versions'))
       .then(() => emergency.reload());
   void followChanges(configFollower, numbersChannel, (from) => {
     if (from === self) return;
-    numbersReload = numbersReload.then(reloadNumbers).catch((err) => log.warn({ err: (err as Error).message }, 'number map not reloaded after another instance changed it'));
+    numbersReload = numbersReload.then(reloadStored).catch((err) => log.warn({ err: (err as Error).message }, 'flows and number map not reloaded after another instance changed them'));
   }).catch((err) => log.warn({ err: (err as Error).message }, 'not following number map changes'));
   dispatcher = new Dispatcher({
     telephony,

@@ -33,7 +33,7 @@ export class FlowRepository implements FlowResolver {
   private readonly info = new Map<string, Map<number, VersionInfo>>();
   private readonly activeVersion = new Map<string, number>();
   private numbers: Record<string, string>;
-  private numbersChanged: () => void = () => undefined;
+  private storedChanged: () => void = () => undefined;
   private readonly catalog: FlowCatalog;
   private readonly files: readonly Flow[];
   private readonly fileNumbers: Readonly<Record<string, string>>;
@@ -115,7 +115,7 @@ export class FlowRepository implements FlowResolver {
     await store.saveVersion(v.flow.id, v.flow.version, v.flow, author, true, audit);
     this.add(v.flow, { version: v.flow.version, author, createdAt: new Date().toISOString() });
     this.activeVersion.set(v.flow.id, v.flow.version);
-    this.numbersChanged();
+    this.storedChanged();
     return v.flow;
   }
 
@@ -127,24 +127,15 @@ export class FlowRepository implements FlowResolver {
     if (!v.ok) throw new FlowRejected(v.errors);
     await store.setActive(id, version, author, audit);
     this.activeVersion.set(id, version);
-    this.numbersChanged();
+    this.storedChanged();
   }
 
   /**
    * Called after every number mapped or unmapped and every flow published or rolled back here
    * (main.ts announces it to the other instances, which then call reloadStored).
    */
-  onNumbersChanged(fn: () => void): void {
-    this.numbersChanged = fn;
-  }
-
-  /**
-   * Takes the number map another instance changed (announced over Redis, see main.ts): a
-   * number mapped to a flow this process does not know yet stays out of service here until
-   * the flow is known (restart), as forNumber answers undefined for it.
-   */
-  async reloadNumbers(store: FlowStore): Promise<void> {
-    this.numbers = await store.loadNumbers();
+  onStoredChanged(fn: () => void): void {
+    this.storedChanged = fn;
   }
 
   /**
@@ -162,7 +153,7 @@ export class FlowRepository implements FlowResolver {
   async mapNumber(store: FlowStore, number: string, flowId: string | null, author: string, audit?: AuditContext): Promise<void> {
     if (flowId !== null && !this.active(flowId)) throw new FlowRejected([{ path: 'flowId', message: `unknown flow "${flowId}"` }]);
     await store.setNumber(number, flowId, author, audit);
-    this.numbersChanged();
+    this.storedChanged();
     if (flowId === null) delete this.numbers[number];
     else this.numbers[number] = flowId;
   }

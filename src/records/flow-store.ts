@@ -44,12 +44,6 @@ export class FlowStore {
     };
   }
 
-  /** The number map alone: what another instance re-reads when a number or emergency mode changed. */
-  async loadNumbers(): Promise<Record<string, string>> {
-    const { rows } = await this.pool.query<{ number: string; flow_id: string }>('SELECT number, flow_id FROM flow_numbers');
-    return Object.fromEntries(rows.map((r) => [r.number, r.flow_id]));
-  }
-
   /**
    * Stores a version and makes it active in one transaction. `expectNew` publishes (the
    * version must not exist); otherwise an identical existing version is accepted (seeding
