@@ -74,8 +74,12 @@ interface Caller {
   /** The queue the call entered (overflow rules come from it) and the one it waits in now. */
   readonly entryQueue: string;
   queue: string;
-  /** As enqueued: a callback retry puts the call back with them (and its enqueue time, its place). */
-  readonly skills: readonly string[];
+  /**
+   * Extra skills as they are now: as enqueued until a relax-skills overflow drops them. A
+   * callback retry puts the call back with these and `queue` (what overflow had made of the
+   * call), with its original priority and enqueue time (its place).
+   */
+  skills: readonly string[];
   readonly priority: number;
   readonly enqueuedAt: number;
   mohClass: string;
@@ -489,6 +493,8 @@ export class RoutingService implements QueuePort, AgentSide {
     if (!r.applied) return;
     const from = c.queue;
     c.queue = r.queue;
+    // Mirror what the store did (a relaxed call waits with no extras), so a callback retry does not bring them back.
+    if (o.action === 'relax-skills') c.skills = [];
     const data = { action: o.action, from, to: r.queue, afterSeconds: o.afterSeconds, position: r.position };
     if (c.callback) this.recordCallback(c, 'queue.overflowed', data);
     else this.deps.calls.record(callId, 'queue.overflowed', data);

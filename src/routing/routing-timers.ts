@@ -22,6 +22,7 @@ export type TimerJob =
 export interface CallbackRequest {
   readonly number: string;
   readonly dialed: string;
+  /** Queue and extra skills as overflow had left them when the attempt was made (not as enqueued). */
   readonly queue: string;
   readonly entryQueue: string;
   readonly skills: readonly string[];

@@ -97,7 +97,7 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
   });
 
   /** One app instance: its service, fake telephony, the callback records it wrote and its timers. */
-  function instance(prefix: string, instanceId: string, cfg: QueueConfig, events: CallEvent[]) {
+  function instance(prefix: string, instanceId: string, cfg: QueueConfig, events: CallEvent[], more: QueueConfig[] = []) {
     const telephony = new FakeTelephony();
     const store = new RoutingStore(redis, prefix);
     let service: RoutingService | null = null;
@@ -105,7 +105,7 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     open.push(timers);
     service = new RoutingService({
       store,
-      queueConfig: (name) => (name === cfg.name ? cfg : undefined),
+      queueConfig: (name) => [cfg, ...more].find((q) => q.name === name),
       ops: { append: () => undefined },
       events: { append: (e) => void events.push(e) },
       telephony,
@@ -236,5 +236,49 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(after[0]!.callId).toBe(events[0]!.callId);
     expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => events.length + i + 1));
     expect(after.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
+  });
+
+  it('a retry waits with the requirements overflow had given the call (skills relaxed, queue moved), in its original place', async () => {
+    const prefix = `${inject('redisPrefix')}cbr-e:`;
+    // general relaxes the caller's extra skill after 1 s and moves the call to backup after 2 s;
+    // a1 staffs only backup and does not speak english, so only the overflowed call reaches a1.
+    const cfg: QueueConfig = {
+      ...queue({ maxAttempts: 3, retrySeconds: 1 }),
+      overflow: [
+        { afterSeconds: 1, action: 'relax-skills' },
+        { afterSeconds: 2, action: 'move', queue: 'backup' },
+      ],
+    };
+    const backup: QueueConfig = { ...queue({ maxAttempts: 3, retrySeconds: 1 }), name: 'backup', skills: [{ skill: 'backup', minProficiency: 1 }] };
+    const events: CallEvent[] = [];
+    const app = instance(prefix, 'app-1', cfg, events, [backup]);
+    await app.store.configure([cfg, backup], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { backup: 3 } }]);
+    await app.service.changeAgentState('a1', 'login');
+    const callId = `cb-${randomUUID()}`;
+    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 4, mohClass: 'default', dialed: '10010' };
+    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
+    const [joined] = await app.store.waiting('general');
+    expect(joined).toMatchObject({ callId, skills: ['english'], priority: 4 });
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
+    await app.service.callEnded(callId);
+
+    const first = await agentAnswers(app, callId, 1);
+    expect(dataOf(events, 'queue.overflowed').map((d) => [d.action, d.to])).toEqual([
+      ['relax-skills', 'general'],
+      ['move', 'backup'],
+    ]);
+    await callerBusy(app, first);
+    await app.service.changeAgentState('a1', 'pause', 'break'); // before the retry is due: it stays visible in its queue
+    expect(dataOf(events, 'callback.retry_scheduled')).toEqual([{ attempt: 2, inSeconds: 1 }]);
+
+    await waitUntil(async () => (await app.store.waiting('backup')).length === 1, 15_000, () => 'the retry never waited in backup');
+    expect(await app.store.waiting('general')).toEqual([]);
+    expect(await app.store.waiting('backup')).toEqual([{ callId, queue: 'backup', skills: [], priority: 4, enqueuedAt: joined!.enqueuedAt, owner: 'app-1' }]);
+
+    await app.service.changeAgentState('a1', 'unpause');
+    const second = await agentAnswers(app, callId, 2);
+    await app.service.callbackLegAnswered(second.callerLeg, callId);
+    await app.service.channelDestroyed(second.agentLeg, 16);
+    expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
   });
 });
