@@ -156,12 +156,17 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     store: routingStore,
     ops: opsEvents,
     files: routingConfig,
-    queueReferences: (queue) => queueReferences(flows, queue),
+    // From Postgres under the flow activation lock: what every instance has published, and none publishes meanwhile.
+    withQueueReferences: (queue, fn) => flowStore.withActiveVersions((active) => fn(queueReferences(active, queue))),
     log: log.child({ part: 'routing-admin' }),
     now: () => Date.now(),
   });
   // Flows published or rolled back name the queues that exist now, not those of queues.json.
-  flows.followQueues(() => liveQueueCatalog({ queues: routingAdmin.queues(), agents: routingAdmin.agents() }, bundle.catalog.skills));
+  // Publish and rollback re-read them from Redis under the activation lock: a queue another instance removed is gone here too.
+  flows.followQueues(
+    () => liveQueueCatalog({ queues: routingAdmin.queues(), agents: routingAdmin.agents() }, bundle.catalog.skills),
+    () => routingAdmin.refresh(),
+  );
   let dispatcher: Dispatcher | null = null;
   // Fired timers go to the routing service built just below (the two need each other).
   let onTimer: (job: TimerJob) => Promise<void> = async () => undefined;

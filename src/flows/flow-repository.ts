@@ -38,6 +38,7 @@ export class FlowRepository implements FlowResolver {
   private readonly files: readonly Flow[];
   private readonly fileNumbers: Readonly<Record<string, string>>;
   private queueSource: (() => Pick<FlowCatalog, 'queues' | 'skills'>) | null = null;
+  private queueRefresh: () => Promise<void> = async () => undefined;
 
   constructor(bundle: FlowBundle) {
     this.catalog = bundle.catalog;
@@ -86,9 +87,12 @@ export class FlowRepository implements FlowResolver {
    * Queues and skills from now on come from `source` (the live routing configuration) instead
    * of queues.json, so a flow may name a queue created through the queue API. The file
    * catalog still decides at construction: file flows are checked before routing is up.
+   * `refresh` brings `source` up to date with changes made on other instances; publish and
+   * rollback call it under the activation lock (see FlowStore) before checking again.
    */
-  followQueues(source: () => Pick<FlowCatalog, 'queues' | 'skills'>): void {
+  followQueues(source: () => Pick<FlowCatalog, 'queues' | 'skills'>, refresh?: () => Promise<void>): void {
     this.queueSource = source;
+    if (refresh) this.queueRefresh = refresh;
   }
 
   /** The catalog a flow is checked against now. */
@@ -112,7 +116,7 @@ export class FlowRepository implements FlowResolver {
     const numbered = doc && typeof doc === 'object' ? { ...(doc as object), version: latest + 1 } : doc;
     const v = this.validate(numbered);
     if (!v.ok) throw new FlowRejected(v.errors);
-    await store.saveVersion(v.flow.id, v.flow.version, v.flow, author, true, audit);
+    await store.saveVersion(v.flow.id, v.flow.version, v.flow, author, true, audit, () => this.checkLive(v.flow));
     this.add(v.flow, { version: v.flow.version, author, createdAt: new Date().toISOString() });
     this.activeVersion.set(v.flow.id, v.flow.version);
     this.storedChanged();
@@ -125,9 +129,20 @@ export class FlowRepository implements FlowResolver {
     // An older version may name what no longer exists (a queue removed since): not again.
     const v = this.validate(flow);
     if (!v.ok) throw new FlowRejected(v.errors);
-    await store.setActive(id, version, author, audit);
+    await store.setActive(id, version, author, audit, () => this.checkLive(flow));
     this.activeVersion.set(id, version);
     this.storedChanged();
+  }
+
+  /**
+   * The check again, under the activation lock, against the queues as they are now on every
+   * instance: the first check read this instance's memory, and a queue may have been removed
+   * elsewhere since (a removal holds the same lock, so none can happen until the version is in).
+   */
+  private async checkLive(flow: Flow): Promise<void> {
+    await this.queueRefresh();
+    const v = this.validate(flow);
+    if (!v.ok) throw new FlowRejected(v.errors);
   }
 
   /**

@@ -1,20 +1,23 @@
+import type { StoredVersion } from '../records/flow-store.ts';
 import type { FlowQueueNode } from '../routing/config-edits.ts';
 import type { FlowCatalog } from './catalog.ts';
-import type { FlowRepository } from './flow-repository.ts';
 
 /**
- * The queue nodes of the active flow versions that send callers to `queue`. Older versions are
- * not counted, so a queue is free once no active version names it; a call still running an
- * older version then finds the queue gone (enqueue is refused and the caller hears the
- * apology), and a rollback to such a version is refused by the flow validator.
+ * The queue nodes of the active flow versions that send callers to `queue`, read from the
+ * versions as stored (FlowStore.withActiveVersions), not from an instance's memory, which may
+ * not have taken another instance's publish yet. Older versions are not counted, so a queue is
+ * free once no active version names it; a call still running an older version then finds the
+ * queue gone (enqueue is refused and the caller hears the apology), and a rollback to such a
+ * version is refused by the flow validator. The bodies were validated when published; anything
+ * that is not a queue node is skipped.
  */
-export function queueReferences(flows: FlowRepository, queue: string): FlowQueueNode[] {
-  return flows.list().flatMap((f) => {
-    const flow = flows.active(f.id);
-    if (!flow) return [];
-    return Object.entries(flow.nodes)
-      .filter(([, n]) => n.type === 'queue' && n.queue === queue)
-      .map(([node]) => ({ flow: flow.id, version: flow.version, node }));
+export function queueReferences(active: readonly Pick<StoredVersion, 'flowId' | 'version' | 'body'>[], queue: string): FlowQueueNode[] {
+  return active.flatMap((v) => {
+    const nodes = (v.body as { nodes?: unknown } | null)?.nodes;
+    if (!nodes || typeof nodes !== 'object') return [];
+    return Object.entries(nodes as Record<string, { type?: unknown; queue?: unknown } | null>)
+      .filter(([, n]) => n?.type === 'queue' && n.queue === queue)
+      .map(([node]) => ({ flow: v.flowId, version: v.version, node }));
   });
 }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { appendAudit, type AuditContext } from './audit-store.ts';
-import { inTransaction } from './transaction.ts';
+import { FLOW_ACTIVATION_LOCK, inTransaction } from './transaction.ts';
 
 export interface StoredVersion {
   readonly flowId: string;
@@ -9,6 +9,13 @@ export interface StoredVersion {
   readonly author: string;
   readonly createdAt: string;
 }
+
+/**
+ * Run inside an activation's transaction, holding the activation lock, before anything is
+ * written; throwing rolls the change back. Publish and rollback re-check the flow there
+ * against the live queues, which no queue removal can change until the transaction ends.
+ */
+export type ActivationCheck = () => Promise<void>;
 
 export interface FlowStoreState {
   readonly versions: readonly StoredVersion[];
@@ -49,8 +56,9 @@ export class FlowStore {
    * version must not exist); otherwise an identical existing version is accepted (seeding
    * from files at every start). Returns false when the version already existed.
    */
-  async saveVersion(flowId: string, version: number, body: unknown, author: string, activate: boolean, audit?: AuditContext): Promise<boolean> {
+  async saveVersion(flowId: string, version: number, body: unknown, author: string, activate: boolean, audit?: AuditContext, check?: ActivationCheck): Promise<boolean> {
     return inTransaction(this.pool, async (client) => {
+      if (activate) await lockActivations(client, check);
       const before = audit ? await activeVersion(client, flowId) : null;
       const ins = await client.query(
         'INSERT INTO flow_versions (flow_id, version, body, author) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
@@ -62,11 +70,28 @@ export class FlowStore {
     });
   }
 
-  async setActive(flowId: string, version: number, author: string, audit?: AuditContext): Promise<void> {
+  async setActive(flowId: string, version: number, author: string, audit?: AuditContext, check?: ActivationCheck): Promise<void> {
     await inTransaction(this.pool, async (client) => {
+      await lockActivations(client, check);
       const before = audit ? await activeVersion(client, flowId) : null;
       await setActive(client, flowId, version, author);
       if (audit) await appendAudit(client, { ...audit, before, after: version });
+    });
+  }
+
+  /**
+   * Runs `fn` with the active versions as stored, holding the activation lock: no version
+   * becomes active, on any instance, until `fn` is done. A queue's removal checks and removes
+   * under it, so no flow can start naming a queue between that check and the removal.
+   */
+  async withActiveVersions<T>(fn: (active: readonly StoredVersion[]) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [FLOW_ACTIVATION_LOCK]);
+      const { rows } = await client.query<{ flow_id: string; version: number; body: unknown; author: string; created_at: Date }>(
+        `SELECT v.flow_id, v.version, v.body, v.author, v.created_at
+         FROM flow_active a JOIN flow_versions v ON v.flow_id = a.flow_id AND v.version = a.version ORDER BY v.flow_id`,
+      );
+      return fn(rows.map((r) => ({ flowId: r.flow_id, version: r.version, body: r.body, author: r.author, createdAt: r.created_at.toISOString() })));
     });
   }
 
@@ -96,6 +121,12 @@ export class FlowStore {
       if (audit) await appendAudit(client, { ...audit, before, after: flowId });
     });
   }
+}
+
+/** Takes the activation lock (held until the transaction ends), then runs the caller's check under it. */
+async function lockActivations(client: pg.PoolClient, check: ActivationCheck | undefined): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [FLOW_ACTIVATION_LOCK]);
+  await check?.();
 }
 
 /** The active version, its row locked until the transaction ends (null: none yet). */

@@ -35,6 +35,13 @@ export const LOCK_CLASS = { call: 704_111, agent: 704_112 } as const;
 export const ROLLUP_REBUILD_LOCK = 7_041_100_862;
 
 /**
+ * Making a flow version active (publish, rollback, seeding) and removing a queue both take this
+ * one-key lock exclusively (see FlowStore), so on every instance a removal's "no active flow
+ * names it" check and a publish's "the queue exists" check each see the other's result.
+ */
+export const FLOW_ACTIVATION_LOCK = 7_041_100_863;
+
+/**
  * Takes the transaction-scoped advisory locks of `keys` in one statement, in the order of their
  * hashes: every writer locks in the same order, so two writers never wait on each other in a
  * circle (keys hash to int4; a collision only makes two keys share a lock).

@@ -37,8 +37,12 @@ export interface RoutingAdminDeps {
   ops: OpsEventSink;
   /** queues.json + agents.json as loaded at startup. */
   files: FileRoutingConfig;
-  /** The queue nodes of the active flow versions that send callers to `queue`. */
-  queueReferences(queue: string): readonly FlowQueueNode[];
+  /**
+   * Runs `fn` with the queue nodes of the active flow versions that send callers to `queue`,
+   * holding a lock every flow activation (publish, rollback) takes on every instance, so no
+   * flow can start naming the queue until `fn` has removed it or refused to.
+   */
+  withQueueReferences<T>(queue: string, fn: (refs: readonly FlowQueueNode[]) => Promise<T>): Promise<T>;
   log: Logger;
   now(): number;
 }
@@ -108,8 +112,9 @@ export class RoutingAdmin {
     return this.edit(actor, (cfg) => withQueue(cfg, name, body), (before) => ({ queue: this.queue(name)!, created: !before.queues.some((q) => q.name === name) }));
   }
 
+  /** The flows' lock is taken first and the config lock inside it, held only for the edit itself. */
   async removeQueue(name: string, actor: string): Promise<void> {
-    return this.edit(actor, (cfg) => withoutQueue(cfg, name, this.deps.queueReferences(name)), () => undefined);
+    return this.deps.withQueueReferences(name, (refs) => this.edit(actor, (cfg) => withoutQueue(cfg, name, refs), () => undefined));
   }
 
   async putAgent(id: string, body: unknown, actor: string): Promise<{ agent: AgentConfig; created: boolean }> {

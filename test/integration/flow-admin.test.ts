@@ -210,7 +210,7 @@ describe('flows name the live queues, not queues.json (real Postgres and Redis)'
       store: new RoutingStore(redis, prefix),
       ops: { append: () => undefined },
       files: await loadRoutingConfig(FLOWS_DIR),
-      queueReferences: (q) => queueReferences(flows, q),
+      withQueueReferences: (q, fn) => store.withActiveVersions((active) => fn(queueReferences(active, q))),
       log: createLogger('silent'),
       now: () => Date.now(),
     });

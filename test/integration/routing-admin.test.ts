@@ -103,7 +103,8 @@ async function instance(cfg: FileRoutingConfig, prefix = `${inject('redisPrefix'
     store,
     ops,
     files: cfg,
-    queueReferences: (q) => queueReferences(flows, q),
+    // The file flows as loaded here, no lock: the stored path is flow-admin.test.ts's subject, the lock queue-flow-race.test.ts's.
+    withQueueReferences: (q, fn) => fn(queueReferences(flows.list().map((f) => ({ flowId: f.id, version: f.activeVersion, body: flows.active(f.id) })), q)),
     log,
     now: () => Date.now(),
   });
