@@ -23,14 +23,26 @@ local taken = {}
 local now = 0
 local total_avail = 0
 
--- Byte order, as Redis orders equal scores (Lua's < follows the server's locale).
-local function id_less(a, b)
+-- Byte order, as Redis orders equal scores. Lua's < on strings follows the server's collation
+-- locale (Redis calls setlocale(LC_COLLATE, "")). Under C, POSIX or C.UTF-8 that is byte order,
+-- and < is used as it is: comparing byte by byte with string.byte made tie-breaks (agents
+-- released at the same millisecond, all of a bulk login) a fifth of a claim's instructions.
+-- Under a linguistic locale (lowercase before uppercase, punctuation ignored, which the probes
+-- below catch) the bytes are compared one by one.
+local function bytes_less(a, b)
   local n = math.min(#a, #b)
   for i = 1, n do
     local x, y = string.byte(a, i), string.byte(b, i)
     if x ~= y then return x < y end
   end
   return #a < #b
+end
+local native_order = 'B' < 'a' and 'Z' < '_' and 'a-c' < 'ab' and 'a' < 'a-' and '0' < 'A'
+local id_less = bytes_less
+if native_order then id_less = function(a, b) return a < b end end
+-- Sorts strings in byte order (no comparator function to call from C when < is byte order).
+local function sort_ids(list)
+  if native_order then table.sort(list) else table.sort(list, bytes_less) end
 end
 
 local function by_score(a, b)
@@ -74,7 +86,7 @@ local function agent_xs(id)
     for skill in pairs(agent_skills(id)) do
       if xs[skill] then list[#list + 1] = skill end
     end
-    table.sort(list, id_less)
+    sort_ids(list)
     t.xs = list
   end
   return t.xs
@@ -96,15 +108,18 @@ local function servable_heads(q, cands)
     end
   end
   if #list > 4 then return class_heads(q) end
-  table.sort(list, id_less)
-  local subsets = { 'ZMSCORE', B .. 'qh:' .. q, '' }
-  for mask = 1, 2 ^ #list - 1 do
-    local parts = {}
-    for i = 1, #list do
-      if math.floor(mask / 2 ^ (i - 1)) % 2 == 1 then parts[#parts + 1] = list[i] end
+  sort_ids(list)
+  -- Every combination of the skills, each in the list's (byte) order: the combinations so far,
+  -- then each of them with the next skill added.
+  local combos = { '' }
+  for _, skill in ipairs(list) do
+    for i = 1, #combos do
+      local c = combos[i]
+      if c == '' then combos[#combos + 1] = skill else combos[#combos + 1] = c .. ',' .. skill end
     end
-    subsets[#subsets + 1] = table.concat(parts, ',')
   end
+  local subsets = { 'ZMSCORE', B .. 'qh:' .. q }
+  for i, c in ipairs(combos) do subsets[i + 2] = c end
   local scores = redis.call(unpack(subsets))
   local out = {}
   for i = 3, #subsets do
@@ -131,8 +146,9 @@ end
 local function read_all_available()
   local all, ids = redis.call('HGETALL', B .. 'av'), {}
   for i = 1, #all, 2 do
-    info_of[all[i]] = parse_avail(all[i], all[i + 1])
-    ids[#ids + 1] = all[i]
+    local id = all[i]
+    if not info_of[id] then info_of[id] = parse_avail(id, all[i + 1]) end
+    ids[#ids + 1] = id
   end
   return ids
 end
@@ -175,13 +191,19 @@ local function build_indexes(ids)
 end
 
 -- Without the indexes: queue -> candidates { id, score } in index order, for the
--- queues in `wanted`, from the agents' eligibility lists. Same scores as index_agent wrote.
+-- queues in `wanted` (all when nil), from the agents' eligibility lists (same scores as index_agent wrote),
+-- and how many agents are a candidate of some queue: no run can offer more.
 local function few_candidates(ids, wanted)
-  local by_queue = {}
+  local by_queue, n = {}, 0
   for _, id in ipairs(ids) do
     local a = agent_info(id)
+    local counted = false
     for q, code, sum in string.gmatch(a.elig, ELIG) do
-      if wanted[q] then
+      if not wanted or wanted[q] then
+        if not counted then
+          counted = true
+          n = n + 1
+        end
         local list = by_queue[q]
         if not list then
           list = {}
@@ -194,7 +216,7 @@ local function few_candidates(ids, wanted)
   for _, list in pairs(by_queue) do
     if #list > 1 then table.sort(list, by_score) end
   end
-  return by_queue
+  return by_queue, n
 end
 
 -- Candidates of a small queue for one class, best first. most-skilled adds the proficiency

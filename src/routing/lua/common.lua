@@ -27,7 +27,10 @@
 --                            call or wrapping up), '#in' -> agents logged in: what the join check
 --                            and the wait estimate need, kept by set_state and configure so
 --                            neither reads every agent
---   ready              set   queues where claim may find a match (a hint, see claim.lua)
+--   ready              set   queues where claim must look at every available agent: a class
+--                            of calls there was empty (or the queue was reconfigured)
+--   fresh              set   agents that became available since the last claim, which looks at
+--                            their queues with them as the only candidates (see claim.lua)
 -- Waiting-call members are the 16-digit enqueue time followed by the call id, so calls with the
 -- same score are served in enqueue order and the member carries its own enqueue time.
 local B = ARGV[1]
@@ -113,13 +116,12 @@ local function index_agent(a)
     for i, skill in ipairs(names) do
       redis.call('ZADD', B .. 'as:' .. skill, profs[i], a.id)
     end
+    for q, code, sum in string.gmatch(a.elig, ELIG) do
+      redis.call('ZADD', B .. 'aq:' .. q, agent_score(code, a.lastEnd, a.calls, tonumber(sum)), a.id)
+    end
   end
-  local ready = { 'SADD', B .. 'ready' }
-  for q, code, sum in string.gmatch(a.elig, ELIG) do
-    if idx then redis.call('ZADD', B .. 'aq:' .. q, agent_score(code, a.lastEnd, a.calls, tonumber(sum)), a.id) end
-    ready[#ready + 1] = q
-  end
-  if #ready > 2 then redis.call(unpack(ready)) end
+  -- Claim looks at the queues of a fresh agent with that agent as the only candidate.
+  if a.elig ~= '' then redis.call('SADD', B .. 'fresh', a.id) end
 end
 
 local function deindex_agent(a)
@@ -189,9 +191,10 @@ local function add_waiting(call_id, queue, extras, priority, enq, aging, extra)
   redis.call('ZADD', B .. 'wq:' .. queue, score, member)
   redis.call('ZADD', B .. 'wc:' .. queue .. '|' .. extras, score, member)
   -- LT: the class's head score only ever improves by an addition (a new class is added).
-  redis.call('ZADD', B .. 'qh:' .. queue, 'LT', score, extras)
-  -- Whether an available agent could take it is claim's to find out (aq may not exist).
-  redis.call('SADD', B .. 'ready', queue)
+  -- Only a class that had no calls can be served by an agent already available (one that
+  -- could serve the class would have been given its calls), so only then is the queue ready;
+  -- whether an agent can take it is claim's to find out.
+  if redis.call('ZADD', B .. 'qh:' .. queue, 'LT', score, extras) == 1 then redis.call('SADD', B .. 'ready', queue) end
   local args = { 'HSET', B .. 'c:' .. call_id, 'status', 'waiting', 'ringing', '', 'member', member }
   if extra then
     for _, v in ipairs(extra) do args[#args + 1] = v end
