@@ -289,6 +289,10 @@ local function remove_all(cmd, groups)
   end
 end
 
+-- When the run leaves few agents available, the indexes are dropped now (the next run would
+-- drop them) rather than each offered agent taken out of them one by one.
+local drop_after = idx and total_avail - ntaken <= IDX_OFF
+if drop_after then idx = false end
 local zrem, hdel, aq_out = {}, {}, {}
 local xs = idx and xs_set()
 local out = {}
@@ -326,6 +330,7 @@ for _, o in ipairs(offers) do
 end
 for qn, ids in pairs(aq_out) do zrem[B .. 'aq:' .. qn] = ids end
 remove_all('ZREM', zrem)
+if drop_after then drop_indexes() end
 for i = 1, #hdel, 1000 do redis.call('HDEL', B .. 'av', unpack(hdel, i, math.min(i + 999, #hdel))) end
 -- Each class that gave calls gets its new head's score in qh:<queue>, known from the read-ahead
 -- (a head read and not offered, or the next read one); a class whose read-ahead reached its end
