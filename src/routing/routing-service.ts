@@ -82,6 +82,10 @@ interface Caller {
   skills: readonly string[];
   readonly priority: number;
   readonly enqueuedAt: number;
+  /** Overflow rules (indexes into the entry queue's) that took effect: a callback retry does not apply them again. */
+  readonly overflowApplied: Set<number>;
+  /** The overflow rule being applied: one at a time, so rules that fire together apply in their order. */
+  overflowing: Promise<void>;
   mohClass: string;
   announcements: number;
   bridge: { bridgeId: string; legId: string; agentId: string } | null;
@@ -145,6 +149,8 @@ export class RoutingService implements QueuePort, AgentSide {
       skills: [...r.skills],
       priority: r.priority,
       enqueuedAt,
+      overflowApplied: new Set(),
+      overflowing: Promise.resolve(),
       mohClass: r.mohClass,
       announcements: 0,
       bridge: null,
@@ -155,7 +161,7 @@ export class RoutingService implements QueuePort, AgentSide {
     await Promise.all([
       timers.schedule({ kind: 'max-wait', callId: r.callId }, cfg.maxWaitSeconds * 1000),
       cfg.announce.position || cfg.announce.estimatedWait ? timers.schedule({ kind: 'announce', callId: r.callId, n: 0 }, FIRST_ANNOUNCEMENT_S * 1000) : null,
-      ...cfg.overflow.map((o, i) => timers.schedule({ kind: 'overflow', callId: r.callId, rule: i }, o.afterSeconds * 1000)),
+      this.armOverflow(caller),
     ]).catch((err) => this.deps.log.error({ err }, 'arming queue timers failed'));
     this.kick();
     return { ok: true, position };
@@ -484,13 +490,56 @@ export class RoutingService implements QueuePort, AgentSide {
     this.deps.calls.notify(callId, { type: 'queue.announce', position: cfg.announce.position ? position : 0, ewtSeconds });
   }
 
-  private async overflow(callId: string, rule: number): Promise<void> {
+  /**
+   * Arms the timer of every overflow rule of the entry queue that has not taken effect, due
+   * `afterSeconds` after the original enqueue time: at once for a rule whose time has passed
+   * (a callback retry re-entering the queue keeps the caller's place, so also their overflow).
+   */
+  private armOverflow(c: Caller): Promise<unknown> {
+    const rules = this.deps.queueConfig(c.entryQueue)?.overflow ?? [];
+    const now = this.deps.now();
+    return Promise.all(
+      rules.map((o, i) =>
+        c.overflowApplied.has(i) ? null : this.deps.timers.schedule({ kind: 'overflow', callId: c.callId, rule: i }, Math.max(0, c.enqueuedAt + o.afterSeconds * 1000 - now)),
+      ),
+    );
+  }
+
+  /** An overflow timer fired: apply its rule after any still running for the same call. */
+  private overflow(callId: string, rule: number): Promise<void> {
     const c = this.callers.get(callId);
-    if (!c || c.bridge) return;
-    const o = this.deps.queueConfig(c.entryQueue)?.overflow[rule];
-    if (!o) return;
+    if (!c) return Promise.resolve();
+    const run = c.overflowing.then(() => this.overflowInOrder(c, rule));
+    c.overflowing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Applies `rule`, first any rule due before it that has not taken effect: the overdue rules a
+   * callback retry re-arms fire together in any order, yet two moves must end where the later
+   * one leads (and a rule that fired while the call was being offered is not skipped for good).
+   */
+  private async overflowInOrder(c: Caller, rule: number): Promise<void> {
+    const rules = this.deps.queueConfig(c.entryQueue)?.overflow ?? [];
+    const fired = rules[rule];
+    if (!fired) return;
+    const due = rules
+      .map((o, i) => ({ o, i }))
+      .filter(({ o, i }) => !c.overflowApplied.has(i) && (o.afterSeconds < fired.afterSeconds || (o.afterSeconds === fired.afterSeconds && i <= rule)))
+      .sort((a, b) => a.o.afterSeconds - b.o.afterSeconds || a.i - b.i);
+    for (const { o, i } of due) {
+      if (this.callers.get(c.callId) !== c || c.bridge) return;
+      if (i === rule) await this.applyOverflow(c, o, i);
+      // An earlier rule that cannot apply (e.g. its target queue is gone) must not hold back this one.
+      else await this.applyOverflow(c, o, i).catch((err) => this.deps.log.warn({ err, callId: c.callId, rule: i }, 'overflow rule failed'));
+    }
+  }
+
+  private async applyOverflow(c: Caller, o: QueueConfig['overflow'][number], rule: number): Promise<void> {
+    const callId = c.callId;
     const r = await this.deps.store.overflow(callId, o.action, o.action === 'move' ? o.queue : '');
     if (!r.applied) return;
+    c.overflowApplied.add(rule);
     const from = c.queue;
     c.queue = r.queue;
     // Mirror what the store did (a relaxed call waits with no extras), so a callback retry does not bring them back.
@@ -531,6 +580,7 @@ export class RoutingService implements QueuePort, AgentSide {
       skills: c.skills,
       priority: c.priority,
       enqueuedAt: c.enqueuedAt,
+      overflowApplied: [...c.overflowApplied],
       recordId: cb.recordId,
       seq: cb.seq,
     };
@@ -564,6 +614,8 @@ export class RoutingService implements QueuePort, AgentSide {
         skills: request.skills,
         priority: request.priority,
         enqueuedAt: request.enqueuedAt,
+        overflowApplied: new Set(request.overflowApplied ?? this.deps.queueConfig(request.entryQueue)?.overflow.map((_, i) => i)),
+        overflowing: Promise.resolve(),
         mohClass: 'default',
         announcements: 0,
         bridge: null,
@@ -585,6 +637,8 @@ export class RoutingService implements QueuePort, AgentSide {
       this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: attempt - 1 });
       return;
     }
+    // Overflow goes on from where the caller's wait had got to (the attempt cancelled its timers).
+    await this.armOverflow(c).catch((err) => this.deps.log.error({ err, callId }, 'arming overflow timers failed'));
     this.deps.log.info({ callId, attempt }, 'callback waiting again');
     this.kick();
   }

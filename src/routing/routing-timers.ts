@@ -29,6 +29,11 @@ export interface CallbackRequest {
   readonly priority: number;
   /** The original enqueue time: a retry keeps the caller's place. */
   readonly enqueuedAt: number;
+  /**
+   * Indexes of the entry queue's overflow rules already applied; the retry arms the others,
+   * due from `enqueuedAt`. Absent in retries scheduled before it existed: none are re-armed.
+   */
+  readonly overflowApplied?: readonly number[];
   /** The callback's own call record and how many events it has. */
   readonly recordId: string;
   readonly seq: number;

@@ -281,4 +281,90 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     await app.service.channelDestroyed(second.agentLeg, 16);
     expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
   });
+
+  /**
+   * general's rules move the call to mid after 1 s, to backup after 3 s, to last after 4 s and
+   * relax its extra skill after 7 s; a1 staffs mid and last only. The call (extra: english)
+   * waits with a1 paused until the first move, a1 is offered it in mid, the caller is busy.
+   */
+  async function overflowedThenFailed(prefix: string, retrySeconds: number, events: CallEvent[]) {
+    const retry = { maxAttempts: 3, retrySeconds };
+    const cfg: QueueConfig = {
+      ...queue(retry),
+      overflow: [
+        { afterSeconds: 1, action: 'move', queue: 'mid' },
+        { afterSeconds: 3, action: 'move', queue: 'backup' },
+        { afterSeconds: 4, action: 'move', queue: 'last' },
+        { afterSeconds: 7, action: 'relax-skills' },
+      ],
+    };
+    // The failed attempt takes its retry delay from the queue the call is in (mid).
+    const more = ['mid', 'backup', 'last'].map((name): QueueConfig => ({ ...queue(retry), name, skills: [{ skill: name, minProficiency: 1 }] }));
+    const app = instance(prefix, 'app-1', cfg, events, more);
+    await app.store.configure([cfg, ...more], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { mid: 3, last: 3, english: 3 } }]);
+    await app.service.changeAgentState('a1', 'login');
+    await app.service.changeAgentState('a1', 'pause', 'break');
+    const callId = `cb-${randomUUID()}`;
+    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 2, mohClass: 'default', dialed: '10010' };
+    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
+    const [joined] = await app.store.waiting('general');
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
+    await app.service.callEnded(callId);
+    await waitUntil(async () => (await app.store.waiting('mid')).length === 1, 15_000, () => 'the first rule never moved the call');
+    await app.service.changeAgentState('a1', 'unpause');
+    await callerBusy(app, await agentAnswers(app, callId, 1));
+    await app.service.changeAgentState('a1', 'pause', 'break'); // the retry waits where overflow puts it
+    return { app, callId, cfg, more, enqueuedAt: joined!.enqueuedAt };
+  }
+
+  const moves = (events: CallEvent[]) => dataOf(events, 'queue.overflowed').map((d) => [d.action, d.to]);
+
+  it("a retry re-arms the overflow rules that had not fired, due from the original enqueue time; overdue ones apply at once, in order, applied ones not again", async () => {
+    const events: CallEvent[] = [];
+    const { app, callId, enqueuedAt } = await overflowedThenFailed(`${inject('redisPrefix')}cbr-f:`, 3, events);
+    // The attempt came after the first rule only; the retry is due about 4.3 s after joining.
+    expect(moves(events)).toEqual([['move', 'mid']]);
+
+    // The two moves overdue at the retry both apply, the later one last; relaxing waits for 7 s after joining.
+    await waitUntil(async () => (await app.store.waiting('last')).length === 1, 15_000, () => `the retry never moved on: ${JSON.stringify(moves(events))}`);
+    expect(await app.store.waiting('last')).toEqual([{ callId, queue: 'last', skills: ['english'], priority: 2, enqueuedAt, owner: 'app-1' }]);
+    await waitUntil(() => moves(events).length === 4, 15_000, () => `never relaxed: ${JSON.stringify(moves(events))}`);
+    expect(moves(events)).toEqual([
+      ['move', 'mid'],
+      ['move', 'backup'],
+      ['move', 'last'],
+      ['relax-skills', 'last'],
+    ]);
+    const relaxedAt = Date.parse(events.find((e) => e.type === 'queue.overflowed' && e.data.action === 'relax-skills')!.at);
+    // Counted from the retry it would be 7 s after it, past enqueuedAt + 11 s.
+    expect(relaxedAt).toBeGreaterThanOrEqual(enqueuedAt + 7_000);
+    expect(relaxedAt).toBeLessThan(enqueuedAt + 9_500);
+    expect(await app.store.waiting('last')).toEqual([{ callId, queue: 'last', skills: [], priority: 2, enqueuedAt, owner: 'app-1' }]);
+
+    await app.service.changeAgentState('a1', 'unpause');
+    const second = await agentAnswers(app, callId, 2);
+    await app.service.callbackLegAnswered(second.callerLeg, callId);
+    await app.service.channelDestroyed(second.agentLeg, 16);
+    expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
+  }, 30_000);
+
+  it('a restarted successor making the retry re-arms only the rules the retry timer says had not applied', async () => {
+    const prefix = `${inject('redisPrefix')}cbr-g:`;
+    const events: CallEvent[] = [];
+    const { app, callId, cfg, more, enqueuedAt } = await overflowedThenFailed(prefix, 4, events);
+    expect(moves(events)).toEqual([['move', 'mid']]);
+    await app.timers.close(); // the process is gone before the retry is due
+
+    const after: CallEvent[] = [];
+    const successor = instance(prefix, 'app-1', cfg, after, more);
+    await waitUntil(async () => (await successor.store.waiting('last')).length === 1, 15_000, () => `the retry never moved on: ${JSON.stringify(moves(after))}`);
+    await waitUntil(() => moves(after).length === 3, 15_000, () => `never relaxed: ${JSON.stringify(moves(after))}`);
+    // Not back to mid first: the first rule had applied before the restart.
+    expect(moves(after)).toEqual([
+      ['move', 'backup'],
+      ['move', 'last'],
+      ['relax-skills', 'last'],
+    ]);
+    expect(await successor.store.waiting('last')).toEqual([{ callId, queue: 'last', skills: [], priority: 2, enqueuedAt, owner: 'app-1' }]);
+  }, 30_000);
 });
