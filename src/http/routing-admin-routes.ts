@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { DatabaseUnavailableError } from '../records/database-unavailable.ts';
 import { ConfigEditError } from '../routing/config-edits.ts';
 import type { RoutingAdmin } from '../routing/routing-admin.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
@@ -22,7 +23,9 @@ const REFUSED = errors(404, 409, 422);
  * admins. A body is validated as a whole by RoutingAdmin: invalid → 422 `config_invalid` with
  * every error's JSON path; a change the routing state refuses (dropping a ringing agent or a
  * queue with waiting calls) → 409 `config_conflict`; a queue a published flow or another
- * queue's overflow still names → 409 `queue_in_use`. Nothing changes on any error.
+ * queue's overflow still names → 409 `queue_in_use`. Removing a queue reads the active flows
+ * from Postgres: unreachable → 503 `database_unavailable` (as the audit's 503
+ * `audit_unavailable` before it, try again). Nothing changes on any error.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function registerRoutingAdminRoutes(app: FastifyInstance<any, any, any, any, any>, deps: RoutingAdminRouteDeps): void {
@@ -51,12 +54,14 @@ export function registerRoutingAdminRoutes(app: FastifyInstance<any, any, any, a
     }
   });
 
-  r.delete('/queues/:name', { preHandler: write, schema: { params: QueueName, response: { 204: NoContent, ...REFUSED } } }, async (req, reply) => {
+  r.delete('/queues/:name', { preHandler: write, schema: { params: QueueName, response: { 204: NoContent, ...REFUSED, ...errors(503) } } }, async (req, reply) => {
     try {
       await deps.admin.removeQueue(req.params.name, req.principal!.name);
       return reply.status(204).send(null);
     } catch (err) {
-      return refused(reply, err);
+      if (!(err instanceof DatabaseUnavailableError)) return refused(reply, err);
+      req.log.error({ err: err.message, queue: req.params.name }, 'queue not removed: the active flows could not be read');
+      return reply.status(503).send({ error: 'database_unavailable', message: 'the flows in use could not be read from the database; nothing was changed, try again' });
     }
   });
 

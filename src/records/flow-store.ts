@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { appendAudit, type AuditContext } from './audit-store.ts';
+import { DatabaseUnavailableError } from './database-unavailable.ts';
 import { FLOW_ACTIVATION_LOCK, inTransaction } from './transaction.ts';
 
 export interface StoredVersion {
@@ -83,16 +84,24 @@ export class FlowStore {
    * Runs `fn` with the active versions as stored, holding the activation lock: no version
    * becomes active, on any instance, until `fn` is done. A queue's removal checks and removes
    * under it, so no flow can start naming a queue between that check and the removal.
+   * Postgres failing before `fn` runs is a DatabaseUnavailableError (nothing was checked or
+   * changed); `fn`'s own errors pass through as they are.
    */
   async withActiveVersions<T>(fn: (active: readonly StoredVersion[]) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [FLOW_ACTIVATION_LOCK]);
-      const { rows } = await client.query<{ flow_id: string; version: number; body: unknown; author: string; created_at: Date }>(
-        `SELECT v.flow_id, v.version, v.body, v.author, v.created_at
-         FROM flow_active a JOIN flow_versions v ON v.flow_id = a.flow_id AND v.version = a.version ORDER BY v.flow_id`,
-      );
-      return fn(rows.map((r) => ({ flowId: r.flow_id, version: r.version, body: r.body, author: r.author, createdAt: r.created_at.toISOString() })));
-    });
+    let ran = false;
+    try {
+      return await inTransaction(this.pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [FLOW_ACTIVATION_LOCK]);
+        const { rows } = await client.query<{ flow_id: string; version: number; body: unknown; author: string; created_at: Date }>(
+          `SELECT v.flow_id, v.version, v.body, v.author, v.created_at
+           FROM flow_active a JOIN flow_versions v ON v.flow_id = a.flow_id AND v.version = a.version ORDER BY v.flow_id`,
+        );
+        ran = true;
+        return fn(rows.map((r) => ({ flowId: r.flow_id, version: r.version, body: r.body, author: r.author, createdAt: r.created_at.toISOString() })));
+      });
+    } catch (err) {
+      throw ran ? err : new DatabaseUnavailableError(err);
+    }
   }
 
   /** Seeds numbers that the database does not know yet; API changes are kept. */

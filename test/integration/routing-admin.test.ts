@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -14,10 +15,12 @@ import { queueReferences } from '../../src/flows/queue-references.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { TokenAuth } from '../../src/http/auth.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { createPool } from '../../src/records/db.ts';
 import { EventWriter } from '../../src/records/event-writer.ts';
+import { FlowStore } from '../../src/records/flow-store.ts';
 import { migrate } from '../../src/records/migrate.ts';
 import { OpsEventStore } from '../../src/records/ops-event-store.ts';
-import { RoutingAdmin } from '../../src/routing/routing-admin.ts';
+import { RoutingAdmin, type RoutingAdminDeps } from '../../src/routing/routing-admin.ts';
 import { loadRoutingConfig, routingConfigHash, type FileRoutingConfig } from '../../src/routing/routing-config.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { RoutingError } from '../../src/routing/types.ts';
@@ -95,7 +98,7 @@ function files(spare: string, agents: string[]): FileRoutingConfig {
 
 let instances = 0;
 /** One app instance: a RoutingAdmin seeded on `prefix` (a fresh one by default) and its HTTP app. */
-async function instance(cfg: FileRoutingConfig, prefix = `${inject('redisPrefix')}ra${instances++}:`) {
+async function instance(cfg: FileRoutingConfig, prefix = `${inject('redisPrefix')}ra${instances++}:`, references?: RoutingAdminDeps['withQueueReferences']) {
   const store = new RoutingStore(redis, prefix);
   const admin = new RoutingAdmin({
     redis,
@@ -104,7 +107,7 @@ async function instance(cfg: FileRoutingConfig, prefix = `${inject('redisPrefix'
     ops,
     files: cfg,
     // The file flows as loaded here, no lock: the stored path is flow-admin.test.ts's subject, the lock queue-flow-race.test.ts's.
-    withQueueReferences: (q, fn) => fn(queueReferences(flows.list().map((f) => ({ flowId: f.id, version: f.activeVersion, body: flows.active(f.id) })), q)),
+    withQueueReferences: references ?? ((q, fn) => fn(queueReferences(flows.list().map((f) => ({ flowId: f.id, version: f.activeVersion, body: flows.active(f.id) })), q))),
     log,
     now: () => Date.now(),
   });
@@ -283,6 +286,37 @@ describe('routing config admin API (real Redis and Postgres)', () => {
     });
     expect(admin.queue('general')).toBeDefined();
     expect(admin.queue(spare)).toBeDefined();
+  });
+
+  it('Postgres unreachable while a queue is removed: 503 database_unavailable (declared), and the queue stays', async () => {
+    // A port nothing listens on: every connection is refused, as with Postgres down.
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const url = new URL(inject('databaseUrl'));
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    const down = createPool(url.toString(), () => undefined);
+    // As src/main.ts wires it, on a store that can be switched to the reachable database.
+    let flowStore = new FlowStore(down);
+    const spare = uniq('spare');
+    const { app, admin } = await instance(files(spare, []), undefined, (q, fn) => flowStore.withActiveVersions((active) => fn(queueReferences(active, q))));
+    try {
+      const refused = await app.inject({ method: 'DELETE', url: `/queues/${spare}`, headers: as(ADMIN) });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toEqual({ error: 'database_unavailable', message: 'the flows in use could not be read from the database; nothing was changed, try again' });
+      expect(admin.queue(spare)).toBeDefined();
+      const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+      expect(Object.keys(doc.paths['/queues/{name}']!.delete!.responses)).toContain('503');
+
+      // Control: the same removal with Postgres reachable goes through.
+      flowStore = new FlowStore(pool);
+      expect((await app.inject({ method: 'DELETE', url: `/queues/${spare}`, headers: as(ADMIN) })).statusCode).toBe(204);
+      expect(admin.queue(spare)).toBeUndefined();
+    } finally {
+      await down.end();
+    }
   });
 
   it('roles: reading is for admins and supervisors, changes for admins; no token is a 401', async () => {
