@@ -23,6 +23,17 @@ local taken = {}
 local now = 0
 local total_avail = 0
 
+-- Appends `member` to the list under `key` in `groups` (a table of lists, created as needed):
+-- how claim gathers what goes to one key, so it can write it with one call.
+local function add_to(groups, key, member)
+  local g = groups[key]
+  if not g then
+    g = {}
+    groups[key] = g
+  end
+  g[#g + 1] = member
+end
+
 -- Byte order, as Redis orders equal scores. Lua's < on strings follows the server's collation
 -- locale (Redis calls setlocale(LC_COLLATE, "")). Under C, POSIX or C.UTF-8 that is byte order,
 -- and < is used as it is: comparing byte by byte with string.byte made tie-breaks (agents
@@ -168,13 +179,8 @@ local function build_indexes(ids)
   drop_indexes()
   local xs, groups = xs_set(), {}
   local function add(key, score, id)
-    local g = groups[key]
-    if not g then
-      g = {}
-      groups[key] = g
-    end
-    g[#g + 1] = score
-    g[#g + 1] = id
+    add_to(groups, key, score)
+    add_to(groups, key, id)
   end
   for _, id in ipairs(ids) do
     local a = agent_info(id)
@@ -204,12 +210,7 @@ local function few_candidates(ids, wanted)
           counted = true
           n = n + 1
         end
-        local list = by_queue[q]
-        if not list then
-          list = {}
-          by_queue[q] = list
-        end
-        list[#list + 1] = { id = id, score = agent_score(code, a.lastEnd, a.calls, tonumber(sum)) }
+        add_to(by_queue, q, { id = id, score = agent_score(code, a.lastEnd, a.calls, tonumber(sum)) })
       end
     end
   end

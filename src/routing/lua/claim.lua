@@ -272,15 +272,8 @@ while n_heap > 0 and ntaken < offerable and not limited do
   end
 end
 
--- Writes. Members and agents leaving each index are gathered and removed with one call per key.
-local function add_to(groups, key, member)
-  local g = groups[key]
-  if not g then
-    g = {}
-    groups[key] = g
-  end
-  g[#g + 1] = member
-end
+-- Writes. Members and agents leaving each index are gathered (add_to) and removed with one
+-- call per key.
 local function remove_all(cmd, groups)
   for key, members in pairs(groups) do
     for i = 1, #members, 1000 do
