@@ -4,6 +4,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
+import { isDatabaseUnavailable } from '../records/database-unavailable.ts';
 import { installAccessGuard } from './access-guard.ts';
 import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.ts';
 import { registerAgentRoutes, type AgentRouteDeps } from './agent-routes.ts';
@@ -61,6 +62,11 @@ export async function buildApp(deps: AppDeps) {
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) {
+      // Postgres down or the connection lost: worth a retry, unlike a bug (a 500 keeps its internals to itself).
+      if (isDatabaseUnavailable(err)) {
+        req.log.error({ err }, 'request failed: database unavailable');
+        return reply.status(503).send({ error: 'database_unavailable', message: 'the database is not reachable; try again' });
+      }
       req.log.error({ err }, 'request failed');
       return reply.status(500).send({ error: 'internal_error', message: 'internal error' });
     }

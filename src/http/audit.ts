@@ -3,7 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AuditContext, AuditStore, StoredAuditEntry } from '../records/audit-store.ts';
 import { requireRole, type TokenAuth } from './auth.ts';
-import type { Covers } from './schemas/responses.ts';
+import { addResponses } from './schemas/common-responses.ts';
+import { Unavailable, type Covers } from './schemas/responses.ts';
 
 type Params = Record<string, string>;
 
@@ -87,6 +88,10 @@ declare module 'fastify' {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function installAudit(app: FastifyInstance<any, any, any, any, any>, deps: AuditDeps): void {
+  // The refusal below answers instead of the route: declared on it, like the access guard's (install before the routes).
+  app.addHook('onRoute', (r) => {
+    if (r.schema && !r.schema.hide && [r.method].flat().some((m) => `${m} ${r.url}` in AUDITED_FIRST)) addResponses(r, { 503: Unavailable });
+  });
   app.addHook('preHandler', async (req, reply) => {
     const route = routeOf(req);
     if (!(route in AUDITED_FIRST) || !req.principal) return;

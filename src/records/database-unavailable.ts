@@ -9,3 +9,34 @@ export class DatabaseUnavailableError extends Error {
     this.name = 'DatabaseUnavailableError';
   }
 }
+
+/** Socket errors of a connection that could not be made or was cut (Node's `code`). */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+/**
+ * SQLSTATEs of a server that cannot serve this connection: admin_shutdown, crash_shutdown,
+ * cannot_connect_now (starting or stopping) and too_many_connections. Class 08 (connection
+ * exceptions) is matched as a class.
+ */
+const SERVER_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
+/**
+ * What pg and pg-pool throw, without a code, when a connection could not be had or was lost:
+ * the pool's connect timeout, a connection closed under a query, a client left broken by one.
+ */
+const CONNECTION_MESSAGES = [/^timeout exceeded when trying to connect$/, /^Connection terminated/, /^Client has encountered a connection error/];
+
+/**
+ * True when `err` says Postgres could not be reached or dropped the connection, rather than
+ * refusing a statement: the API answers 503 `database_unavailable` for these (try again) and
+ * keeps 500 for everything else (a bad statement, a constraint, a bug). Recognised by code and
+ * message, so callers outside this module need not import pg; follows `cause` and an
+ * AggregateError's `errors` (a host name with several addresses fails once per address).
+ */
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  if (err instanceof DatabaseUnavailableError) return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (SOCKET_CODES.has(code) || SERVER_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (CONNECTION_MESSAGES.some((m) => m.test(err.message))) return true;
+  if (err instanceof AggregateError && err.errors.some((e) => isDatabaseUnavailable(e, depth + 1))) return true;
+  return err.cause !== undefined && isDatabaseUnavailable(err.cause, depth + 1);
+}

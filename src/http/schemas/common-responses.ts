@@ -1,14 +1,23 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { errors } from './responses.ts';
+import { errors, Unavailable } from './responses.ts';
+
+/**
+ * Routes that never reach Postgres: public (no credential to look up) and served from memory or
+ * Redis. Every other route can answer 503 `database_unavailable`: its handler reads or writes
+ * Postgres, or the access guard looks up an API key or a login's token version there.
+ */
+const NO_DATABASE = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'GET /wallboard']);
 
 const declared = new WeakMap<object, Map<string, RouteOptions>>();
 
 /**
  * Declares, on every route as it is registered, the refusals the app itself gives before a
  * handler runs (the error handler in app.ts): 400 for a malformed path, query or body, and for
- * a body also 413 (too large) and 415 (not JSON). The access guard adds its own 401/403/429 the
- * same way, so route files declare only their answers and their handlers' refusals. Also
- * records every route, so the route-table test can read back what each one declares (Fastify
+ * a body also 413 (too large) and 415 (not JSON); and the error handler's 503
+ * `database_unavailable` on every route that reaches Postgres (not NO_DATABASE). The access
+ * guard adds its own 401/403/429 the same way, and the audit hook its 503 `audit_unavailable`,
+ * so route files declare only their answers and their handlers' refusals. Also records every
+ * route, so the route-table test can read back what each one declares (Fastify
  * keeps a route's schema to itself once registered). Install before any route.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -21,7 +30,8 @@ export function declareCommonResponses(app: FastifyInstance<any, any, any, any, 
     if (!s || s.hide || (r as { websocket?: boolean }).websocket) return;
     const takesBody = [r.method].flat().some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH');
     const refusals = takesBody ? errors(400, 413, 415) : s.params || s.querystring ? errors(400) : {};
-    addResponses(r, refusals);
+    const reachesDatabase = [r.method].flat().some((m) => !NO_DATABASE.has(`${m === 'HEAD' ? 'GET' : m} ${r.url}`));
+    addResponses(r, { ...refusals, ...(reachesDatabase ? { 503: Unavailable } : {}) });
   });
 }
 

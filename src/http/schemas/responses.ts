@@ -45,6 +45,14 @@ export function errors<const S extends number>(...statuses: S[]): Record<S, type
   return Object.fromEntries(statuses.map((s) => [s, ErrorBody])) as Record<S, typeof ErrorBody>;
 }
 
+/**
+ * 503: the request may be fine but a part its answer depends on is down; the same body as a
+ * refusal, and worth a retry. `database_unavailable` (Postgres not reachable, from the error
+ * handler in app.ts) or `audit_unavailable` (an audited-first change whose pending row could
+ * not be written, src/http/audit.ts).
+ */
+export const Unavailable = ErrorBody.describe('Unavailable: `error` is `database_unavailable` (Postgres not reachable) or `audit_unavailable` (the change could not be audited, so it was not made); try again');
+
 /** 204: nothing in the body. */
 export const NoContent = z.null().describe('No content');
 
