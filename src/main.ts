@@ -196,6 +196,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
     try {
       const source = await routingAdmin.seed();
       log.info({ source }, source === 'stored' ? 'routing config: kept the stored one (files unchanged)' : 'routing config: applied the files');
+      // Callback requests this instance left waiting before a restart: only Redis still has them.
+      await routing.recover(routingAdmin.queues().map((q) => q.name)).catch((err) => log.error({ err: (err as Error).message }, 'callback requests not restored'));
       routingReady = true;
       markRoutingSeeded();
     } catch (err) {

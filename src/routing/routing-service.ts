@@ -444,7 +444,7 @@ export class RoutingService implements QueuePort, AgentSide {
       return;
     }
     for (const offer of offers) {
-      const caller = this.callers.get(offer.callId);
+      const caller = this.callers.get(offer.callId) ?? (offer.owner === this.deps.instanceId ? await this.restoreOffered(offer) : undefined);
       if (!caller) continue; // another instance owns this caller
       const legId = `agentleg-${offer.callId.slice(0, 8)}-${offer.agentId}-${this.deps.now().toString(36)}`;
       this.legs.set(legId, { callId: offer.callId, agentId: offer.agentId, kind: 'agent', answered: false, answeredAt: 0 });
@@ -470,6 +470,76 @@ export class RoutingService implements QueuePort, AgentSide {
         await this.channelDestroyed(legId, 0);
       }
     }
+  }
+
+  /**
+   * After a restart (same instance id): the callback requests this instance had left waiting
+   * in `queues` come back into memory from Redis, so their offer is made and their overflow
+   * goes on. Their callers have hung up, so nothing else held them; ordinary waiting calls
+   * are not taken (their channels were closed at reconcile, which removes them). Call it
+   * before this instance's first claim where possible: an offer claimed earlier is restored
+   * with less (see restoreOffered). Running it again restores nothing twice.
+   */
+  async recover(queues: readonly string[]): Promise<number> {
+    let restored = 0;
+    for (const queue of queues) {
+      for (const w of await this.deps.store.waiting(queue)) {
+        if (w.owner !== this.deps.instanceId || this.callers.has(w.callId)) continue;
+        const number = await this.deps.store.callbackNumber(w.callId);
+        if (!number || this.callers.has(w.callId)) continue;
+        const c = this.restoredCallback(w.callId, number, queue, w.skills, w.priority, w.enqueuedAt);
+        // Rules due before the restart whose timers are gone (fired into no caller) are overdue: armed at once.
+        await this.armOverflow(c).catch((err) => this.deps.log.error({ err, callId: w.callId }, 'arming overflow timers failed'));
+        restored++;
+      }
+    }
+    if (restored) {
+      this.deps.log.info({ restored }, 'callback requests restored from Redis');
+      this.kick();
+    }
+    return restored;
+  }
+
+  /**
+   * An offer of a call this instance owns but does not hold: a callback request from before a
+   * restart, claimed before recover() saw it. Redis gives its number and the offer its queue;
+   * its extra skills, priority and enqueue time are no longer readable (it is not waiting), so
+   * a retry of it would rejoin as a new arrival. Anything else is left as before.
+   */
+  private async restoreOffered(offer: { callId: string; queue: string }): Promise<Caller | undefined> {
+    const number = await this.deps.store.callbackNumber(offer.callId).catch(() => null);
+    if (!number) return undefined;
+    this.deps.log.warn({ callId: offer.callId }, 'callback request restored at its offer: a retry would not keep its place');
+    return this.callers.get(offer.callId) ?? this.restoredCallback(offer.callId, number, offer.queue, [], 0, this.deps.now());
+  }
+
+  /**
+   * A callback request rebuilt from Redis. What Redis does not keep is taken as: entered the
+   * queue it waits in (overflow rules come from it), dialed number unknown, a new record
+   * (started at its first event), first attempt. A relax-skills rule is taken as applied when
+   * the call has no extra skills left (it would change nothing).
+   */
+  private restoredCallback(callId: string, number: string, queue: string, skills: readonly string[], priority: number, enqueuedAt: number): Caller {
+    const rules = this.deps.queueConfig(queue)?.overflow ?? [];
+    const c: Caller = {
+      callId,
+      channelId: '',
+      caller: number,
+      dialed: '',
+      entryQueue: queue,
+      queue,
+      skills: [...skills],
+      priority,
+      enqueuedAt,
+      overflowApplied: new Set(rules.flatMap((o, i) => (o.action === 'relax-skills' && skills.length === 0 ? [i] : []))),
+      overflowing: Promise.resolve(),
+      mohClass: 'default',
+      announcements: 0,
+      bridge: null,
+      callback: { number, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null },
+    };
+    this.callers.set(callId, c);
+    return c;
   }
 
   /** Position and estimated wait, then the next announcement in `everySeconds`. */

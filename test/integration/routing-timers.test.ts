@@ -238,6 +238,94 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(after.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
   });
 
+  /**
+   * The first request, not a retry: a caller (extra skill english, priority 3) asks for a
+   * callback while a1 is paused, hangs up, and the instance dies (its timers closed, its memory
+   * gone) before any agent is free. general relaxes extra skills 2 s after joining.
+   */
+  async function requestThenRestart(prefix: string) {
+    const cfg: QueueConfig = { ...queue({ maxAttempts: 3, retrySeconds: 1 }), overflow: [{ afterSeconds: 2, action: 'relax-skills' }] };
+    const before: CallEvent[] = [];
+    const app = instance(prefix, 'app-1', cfg, before);
+    await app.store.configure([cfg], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    await app.service.changeAgentState('a1', 'login');
+    await app.service.changeAgentState('a1', 'pause', 'break');
+    const callId = `cb-${randomUUID()}`;
+    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 3, mohClass: 'default', dialed: '10010' };
+    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
+    const [joined] = await app.store.waiting('general');
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
+    await app.service.callEnded(callId);
+    await app.timers.close(); // the process is gone, its overflow timer still pending
+    const events: CallEvent[] = [];
+    const successor = instance(prefix, 'app-1', cfg, events);
+    return { successor, callId, cfg, before, events, enqueuedAt: joined!.enqueuedAt };
+  }
+
+  it('a waiting callback request outlives a restart: the successor (same instance id) applies its overflow, offers it and calls back once', async () => {
+    const { successor, callId, before, events, enqueuedAt } = await requestThenRestart(`${inject('redisPrefix')}cbr-h:`);
+    expect(before).toEqual([]);
+    await successor.service.recover(['general']);
+    // The overflow rule the dead instance had armed applies to the request in the successor.
+    await waitUntil(() => dataOf(events, 'queue.overflowed').length === 1, 15_000, () => `overflow never applied: ${JSON.stringify(events)}`);
+    expect(await successor.store.waiting('general')).toEqual([{ callId, queue: 'general', skills: [], priority: 3, enqueuedAt, owner: 'app-1' }]);
+
+    await successor.service.changeAgentState('a1', 'unpause');
+    const legs = await agentAnswers(successor, callId, 1);
+    expect(legs.callerLeg).toBeDefined();
+    await successor.service.callbackLegAnswered(legs.callerLeg, callId);
+    await successor.service.channelDestroyed(legs.agentLeg, 16);
+    expect(typesOf(events)).toEqual(['call.started', 'queue.overflowed', 'agent.offered', 'agent.answered', 'callback.dialing', 'callback.connected', 'callback.completed', 'call.ended']);
+    expect(events[0]!.data).toMatchObject({ direction: 'callback', originalCallId: callId, caller: '13800138000' });
+    expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 1 });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    // Called back once: one agent leg, one caller leg; recovering again changes nothing.
+    await successor.service.recover(['general']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(successor.legsTo('PJSIP/a1')).toHaveLength(1);
+    expect(successor.legsTo('PJSIP/13800138000@trunk')).toHaveLength(1);
+    expect((await successor.store.agentState('a1'))?.state).toBe('available');
+  }, 30_000);
+
+  it('an overflow timer that fired into the successor before recover() is not lost: recover applies the overdue rule at once', async () => {
+    const { successor, callId, events, enqueuedAt } = await requestThenRestart(`${inject('redisPrefix')}cbr-j:`);
+    await new Promise((r) => setTimeout(r, Math.max(0, enqueuedAt + 3_000 - Date.now()))); // the rule's timer ran, finding no caller
+    expect(events).toEqual([]);
+    expect(await successor.store.waiting('general')).toEqual([{ callId, queue: 'general', skills: ['english'], priority: 3, enqueuedAt, owner: 'app-1' }]);
+    expect(await successor.service.recover(['general'])).toBe(1);
+    await waitUntil(() => dataOf(events, 'queue.overflowed').length === 1, 5_000, () => 'the overdue rule never applied');
+    expect(await successor.store.waiting('general')).toEqual([{ callId, queue: 'general', skills: [], priority: 3, enqueuedAt, owner: 'app-1' }]);
+  }, 30_000);
+
+  it('a request claimed by the successor before recover() is still offered and called back', async () => {
+    const { successor, callId, cfg, events } = await requestThenRestart(`${inject('redisPrefix')}cbr-k:`);
+    // a1 now speaks english, so the request matches without overflow; no recover() call.
+    await successor.store.configure([cfg], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3, english: 2 } }]);
+    await successor.service.changeAgentState('a1', 'unpause');
+    const legs = await agentAnswers(successor, callId, 1);
+    await successor.service.callbackLegAnswered(legs.callerLeg, callId);
+    await successor.service.channelDestroyed(legs.agentLeg, 16);
+    expect(typesOf(events)).toEqual(['call.started', 'agent.offered', 'agent.answered', 'callback.dialing', 'callback.connected', 'callback.completed', 'call.ended']);
+    expect(successor.legsTo('PJSIP/13800138000@trunk')).toHaveLength(1);
+  }, 30_000);
+
+  it('a restored request that the caller does not answer is retried in its original place', async () => {
+    const { successor, callId, events, enqueuedAt } = await requestThenRestart(`${inject('redisPrefix')}cbr-i:`);
+    await successor.service.recover(['general']);
+    await waitUntil(() => dataOf(events, 'queue.overflowed').length === 1, 15_000, () => 'overflow never applied');
+    await successor.service.changeAgentState('a1', 'unpause');
+    await callerBusy(successor, await agentAnswers(successor, callId, 1));
+    await successor.service.changeAgentState('a1', 'pause', 'break'); // the retry stays visible in its queue
+    await waitUntil(async () => (await successor.store.waiting('general')).length === 1, 15_000, () => 'the retry never waited');
+    expect(await successor.store.waiting('general')).toEqual([{ callId, queue: 'general', skills: [], priority: 3, enqueuedAt, owner: 'app-1' }]);
+    await successor.service.changeAgentState('a1', 'unpause');
+    const second = await agentAnswers(successor, callId, 2);
+    await successor.service.callbackLegAnswered(second.callerLeg, callId);
+    await successor.service.channelDestroyed(second.agentLeg, 16);
+    expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
+    expect(successor.legsTo('PJSIP/13800138000@trunk')).toHaveLength(2);
+  }, 30_000);
+
   it('a retry waits with the requirements overflow had given the call (skills relaxed, queue moved), in its original place', async () => {
     const prefix = `${inject('redisPrefix')}cbr-e:`;
     // general relaxes the caller's extra skill after 1 s and moves the call to backup after 2 s;
