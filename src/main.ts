@@ -13,6 +13,7 @@ import { AuditStore } from './records/audit-store.ts';
 import { RateLimiter } from './redis/rate-limiter.ts';
 import { TokenRevocations } from './redis/token-revocations.ts';
 import { announceChange, followChanges } from './redis/change-notices.ts';
+import { OfferRelay } from './routing/offer-relay.ts';
 import { HttpServices } from './integrations/http-services.ts';
 import { LiveMetrics } from './live/live-metrics.ts';
 import { liveKpiOptions } from './kpi/kpi-options.ts';
@@ -171,7 +172,10 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   // Fired timers go to the routing service built just below (the two need each other).
   let onTimer: (job: TimerJob) => Promise<void> = async () => undefined;
   const routingTimers = new BullRoutingTimers(config.redis.url, config.redis.prefix, config.instanceId, (job) => onTimer(job), log.child({ part: 'routing-timers' }));
+  // Offers this instance's claims make for another instance's callers go to that instance.
+  const offerRelay = new OfferRelay(redis, config.redis.prefix, config.instanceId);
   const routing = new RoutingService({
+    relay: offerRelay,
     store: routingStore,
     queueConfig: (name) => routingAdmin.queue(name),
     ops: opsEvents,
@@ -198,6 +202,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       log.info({ source }, source === 'stored' ? 'routing config: kept the stored one (files unchanged)' : 'routing config: applied the files');
       // Callback requests this instance left waiting before a restart: only Redis still has them.
       await routing.recover(routingAdmin.queues().map((q) => q.name)).catch((err) => log.error({ err: (err as Error).message }, 'callback requests not restored'));
+      // Offers other instances handed over while this one was away.
+      await routing.serveForwarded().catch((err) => log.error({ err: (err as Error).message }, 'handed-over offers not served'));
       routingReady = true;
       markRoutingSeeded();
     } catch (err) {
@@ -211,6 +217,11 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const configFollower = redis.duplicate();
   // Not awaited: with Redis down at startup the subscription waits for it (ioredis resubscribes after reconnects).
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
+  void offerRelay
+    .follow(configFollower, () => {
+      if (routingReady) void routing.serveForwarded().catch((err) => log.error({ err: (err as Error).message }, 'handed-over offers not served'));
+    })
+    .catch((err) => log.warn({ err: (err as Error).message }, 'not following offers handed over by other instances'));
   // One reload at a time, in the order of the notices: the last one reads the latest state.
   let numbersReload = Promise.resolve();
   const reloadStored = () =>

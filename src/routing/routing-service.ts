@@ -7,9 +7,10 @@ import type { FlowInput } from '../flows/state.ts';
 import { maskNumber, type Logger } from '../log/logger.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
 import { estimateWaitSeconds } from './estimate-wait.ts';
+import type { OfferRelayPort } from './offer-relay.ts';
 import type { RoutingStore } from './routing-store.ts';
 import type { CallbackRequest, RoutingTimers, TimerJob } from './routing-timers.ts';
-import type { AgentAction, AgentStateChange, QueueConfig } from './types.ts';
+import type { AgentAction, AgentStateChange, Offer, QueueConfig } from './types.ts';
 
 /** Pause reason keys for *3<key> (a real floor has its own list). */
 const PAUSE_REASONS: Record<string, string> = { '1': 'break', '2': 'lunch', '3': 'training', '4': 'meeting', '5': 'after-call-work' };
@@ -50,6 +51,8 @@ export interface RoutingServiceDeps {
   now(): number;
   /** Short in-process delays that need not survive a restart (a feature code's goodbye). */
   setTimer(fn: () => void, ms: number): { cancel(): void };
+  /** Hands offers for callers another instance owns to that instance (none: this instance serves every offer itself). */
+  relay?: OfferRelayPort;
 }
 
 /** A callback: its own call record (direction `callback`), linked to the call that asked. */
@@ -444,31 +447,60 @@ export class RoutingService implements QueuePort, AgentSide {
       return;
     }
     for (const offer of offers) {
-      const caller = this.callers.get(offer.callId) ?? (offer.owner === this.deps.instanceId ? await this.restoreOffered(offer) : undefined);
-      if (!caller) continue; // another instance owns this caller
-      const legId = `agentleg-${offer.callId.slice(0, 8)}-${offer.agentId}-${this.deps.now().toString(36)}`;
-      this.legs.set(legId, { callId: offer.callId, agentId: offer.agentId, kind: 'agent', answered: false, answeredAt: 0 });
-      const headers: Record<string, string> = { 'X-Hotline-Queue': offer.queue, 'X-Hotline-Call-Id': offer.callId };
-      if (caller.callback) {
-        headers['X-Hotline-Callback'] = 'yes';
-        this.recordCallback(caller, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
-      } else {
-        this.deps.calls.record(offer.callId, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
+      if (offer.owner === this.deps.instanceId) await this.serveOffer(offer);
+      else await this.deps.relay?.forward(offer).catch((err: unknown) => this.deps.log.error({ err, callId: offer.callId }, 'offer not handed to its instance'));
+    }
+  }
+
+  /** Serves the offers other instances' claims made for callers this instance owns. */
+  async serveForwarded(): Promise<void> {
+    if (!this.deps.relay) return;
+    for (let offers = await this.deps.relay.take(); offers.length; offers = await this.deps.relay.take()) {
+      for (const offer of offers) await this.serveOffer(offer);
+    }
+  }
+
+  /**
+   * Rings the offered agent for a caller this instance owns. A caller it no longer has (its
+   * channel ended while the offer travelled, or state lost in a restart that was not a
+   * callback request) leaves routing, which frees the agent, instead of leaving it ringing.
+   */
+  private async serveOffer(offer: Offer): Promise<void> {
+    const caller = this.callers.get(offer.callId) ?? (await this.restoreOffered(offer));
+    if (!caller) {
+      this.deps.log.warn({ callId: offer.callId, agentId: offer.agentId }, 'offer for a caller this instance does not have; the call leaves routing');
+      const r = await this.deps.store.callerLeft(offer.callId, this.deps.now()).catch((err) => {
+        this.deps.log.error({ err, callId: offer.callId }, 'could not take the call out of routing');
+        return null;
+      });
+      if (r?.changes.length) {
+        this.logChanges(r.changes);
+        this.kick();
       }
-      try {
-        await this.deps.telephony.originate({
-          channelId: legId,
-          endpoint: offer.endpoint,
-          appArgs: [AGENT_LEG, offer.callId, offer.agentId],
-          callerId: caller.caller,
-          timeoutSeconds: offer.ringTimeoutSeconds,
-          headers,
-        });
-        this.deps.log.info({ callId: offer.callId, agentId: offer.agentId, caller: maskNumber(caller.caller) }, 'offering call to agent');
-      } catch (err) {
-        this.deps.log.warn({ err, agentId: offer.agentId }, 'originate to agent failed');
-        await this.channelDestroyed(legId, 0);
-      }
+      return;
+    }
+    const legId = `agentleg-${offer.callId.slice(0, 8)}-${offer.agentId}-${this.deps.now().toString(36)}`;
+    this.legs.set(legId, { callId: offer.callId, agentId: offer.agentId, kind: 'agent', answered: false, answeredAt: 0 });
+    const headers: Record<string, string> = { 'X-Hotline-Queue': offer.queue, 'X-Hotline-Call-Id': offer.callId };
+    if (caller.callback) {
+      headers['X-Hotline-Callback'] = 'yes';
+      this.recordCallback(caller, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
+    } else {
+      this.deps.calls.record(offer.callId, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
+    }
+    try {
+      await this.deps.telephony.originate({
+        channelId: legId,
+        endpoint: offer.endpoint,
+        appArgs: [AGENT_LEG, offer.callId, offer.agentId],
+        callerId: caller.caller,
+        timeoutSeconds: offer.ringTimeoutSeconds,
+        headers,
+      });
+      this.deps.log.info({ callId: offer.callId, agentId: offer.agentId, caller: maskNumber(caller.caller) }, 'offering call to agent');
+    } catch (err) {
+      this.deps.log.warn({ err, agentId: offer.agentId }, 'originate to agent failed');
+      await this.channelDestroyed(legId, 0);
     }
   }
 
