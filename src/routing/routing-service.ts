@@ -8,7 +8,7 @@ import { maskNumber, type Logger } from '../log/logger.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
 import { estimateWaitSeconds } from './estimate-wait.ts';
 import type { OfferRelayPort } from './offer-relay.ts';
-import type { RoutingStore } from './routing-store.ts';
+import type { CallbackKept, RoutingStore } from './routing-store.ts';
 import type { CallbackRequest, RoutingTimers, TimerJob } from './routing-timers.ts';
 import type { AgentAction, AgentStateChange, Offer, QueueConfig } from './types.ts';
 
@@ -200,8 +200,10 @@ export class RoutingService implements QueuePort, AgentSide {
     if (!c || c.bridge) return { ok: false, reason: 'not waiting' };
     if (!this.deps.queueConfig(c.queue)?.callback) return { ok: false, reason: 'callbacks are off for this queue' };
     if (!/^\+?[0-9]{3,20}$/.test(c.caller)) return { ok: false, reason: 'no number to call back' };
-    if (!(await this.deps.store.markCallback(callId, c.caller))) return { ok: false, reason: 'already being offered' };
-    c.callback = { number: c.caller, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null };
+    const recordId = randomUUID();
+    const kept: CallbackKept = { dialed: c.dialed, entryQueue: c.entryQueue, overflowApplied: [...c.overflowApplied], recordId, seq: 0 };
+    if (!(await this.deps.store.markCallback(callId, c.caller, kept))) return { ok: false, reason: 'already being offered' };
+    c.callback = { number: c.caller, recordId, seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null };
     // A callback no longer hears anything: no wait limit or announcements (overflow still applies).
     await Promise.all([this.deps.timers.cancel({ kind: 'max-wait', callId }), this.deps.timers.cancel({ kind: 'announce', callId, n: c.announcements })]);
     this.deps.log.info({ callId, caller: maskNumber(c.caller) }, 'callback requested');
@@ -517,9 +519,9 @@ export class RoutingService implements QueuePort, AgentSide {
     for (const queue of queues) {
       for (const w of await this.deps.store.waiting(queue)) {
         if (w.owner !== this.deps.instanceId || this.callers.has(w.callId)) continue;
-        const number = await this.deps.store.callbackNumber(w.callId);
-        if (!number || this.callers.has(w.callId)) continue;
-        const c = this.restoredCallback(w.callId, number, queue, w.skills, w.priority, w.enqueuedAt);
+        const request = await this.deps.store.callbackRequest(w.callId);
+        if (!request || this.callers.has(w.callId)) continue;
+        const c = this.restoredCallback(w.callId, request, queue, w.skills, w.priority, w.enqueuedAt);
         // Rules due before the restart whose timers are gone (fired into no caller) are overdue: armed at once.
         await this.armOverflow(c).catch((err) => this.deps.log.error({ err, callId: w.callId }, 'arming overflow timers failed'));
         restored++;
@@ -534,41 +536,52 @@ export class RoutingService implements QueuePort, AgentSide {
 
   /**
    * An offer of a call this instance owns but does not hold: a callback request from before a
-   * restart, claimed before recover() saw it. Redis gives its number and the offer its queue;
-   * its extra skills, priority and enqueue time are no longer readable (it is not waiting), so
-   * a retry of it would rejoin as a new arrival. Anything else is left as before.
+   * restart, claimed before recover() saw it. Redis gives what it keeps of the request and the
+   * offer its queue; its extra skills, priority and enqueue time are no longer readable (it is
+   * not waiting), so a retry of it would rejoin as a new arrival. Anything else is left as before.
    */
   private async restoreOffered(offer: { callId: string; queue: string }): Promise<Caller | undefined> {
-    const number = await this.deps.store.callbackNumber(offer.callId).catch(() => null);
-    if (!number) return undefined;
+    const request = await this.deps.store.callbackRequest(offer.callId).catch(() => null);
+    if (!request) return undefined;
     this.deps.log.warn({ callId: offer.callId }, 'callback request restored at its offer: a retry would not keep its place');
-    return this.callers.get(offer.callId) ?? this.restoredCallback(offer.callId, number, offer.queue, [], 0, this.deps.now());
+    return this.callers.get(offer.callId) ?? this.restoredCallback(offer.callId, request, offer.queue, [], 0, this.deps.now());
   }
 
   /**
-   * A callback request rebuilt from Redis. What Redis does not keep is taken as: entered the
-   * queue it waits in (overflow rules come from it), dialed number unknown, a new record
-   * (started at its first event), first attempt. A relax-skills rule is taken as applied when
-   * the call has no extra skills left (it would change nothing).
+   * A callback request rebuilt from Redis, in its first attempt: dialed number, entry queue,
+   * applied overflow rules and its record (continued, not started again) as markCallback and
+   * keepCallbackState kept them. A request marked before those were kept is taken as: entered
+   * the queue it waits in, dialed number unknown, a new record, and a relax-skills rule applied
+   * when the call has no extra skills left (it would change nothing).
    */
-  private restoredCallback(callId: string, number: string, queue: string, skills: readonly string[], priority: number, enqueuedAt: number): Caller {
-    const rules = this.deps.queueConfig(queue)?.overflow ?? [];
+  private restoredCallback(
+    callId: string,
+    request: NonNullable<Awaited<ReturnType<RoutingStore['callbackRequest']>>>,
+    queue: string,
+    skills: readonly string[],
+    priority: number,
+    enqueuedAt: number,
+  ): Caller {
+    const { number } = request;
+    const entryQueue = request.entryQueue ?? queue;
+    const rules = this.deps.queueConfig(entryQueue)?.overflow ?? [];
+    const seq = request.recordId ? (request.seq ?? 0) : 0;
     const c: Caller = {
       callId,
       channelId: '',
       caller: number,
-      dialed: '',
-      entryQueue: queue,
+      dialed: request.dialed ?? '',
+      entryQueue,
       queue,
       skills: [...skills],
       priority,
       enqueuedAt,
-      overflowApplied: new Set(rules.flatMap((o, i) => (o.action === 'relax-skills' && skills.length === 0 ? [i] : []))),
+      overflowApplied: new Set(request.overflowApplied ?? rules.flatMap((o, i) => (o.action === 'relax-skills' && skills.length === 0 ? [i] : []))),
       overflowing: Promise.resolve(),
       mohClass: 'default',
       announcements: 0,
       bridge: null,
-      callback: { number, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null },
+      callback: { number, recordId: request.recordId ?? randomUUID(), seq, started: seq > 0, legId: null, answered: false, attempt: 1, failCause: null },
     };
     this.callers.set(callId, c);
     return c;
@@ -642,6 +655,10 @@ export class RoutingService implements QueuePort, AgentSide {
     const r = await this.deps.store.overflow(callId, o.action, o.action === 'move' ? o.queue : '');
     if (!r.applied) return;
     c.overflowApplied.add(rule);
+    // Kept for any call, not only callbacks: a callback asked for while this rule applied must see it after a restart.
+    await this.deps.store
+      .keepCallbackState(callId, { overflowApplied: [...c.overflowApplied] })
+      .catch((err) => this.deps.log.warn({ err, callId }, 'applied overflow rule not kept'));
     const from = c.queue;
     c.queue = r.queue;
     // Mirror what the store did (a relaxed call waits with no extras), so a callback retry does not bring them back.
@@ -731,7 +748,7 @@ export class RoutingService implements QueuePort, AgentSide {
       !!this.deps.queueConfig(c.queue) &&
       (await this.deps.store
         .enqueue({ callId, queue: c.queue, skills: [...c.skills], priority: c.priority, enqueuedAt: c.enqueuedAt, owner: this.deps.instanceId })
-        .then(() => this.deps.store.markCallback(callId, cb.number))
+        .then(() => this.deps.store.markCallback(callId, cb.number, this.kept(c, cb)))
         .catch((err) => (this.deps.log.warn({ err, callId }, 'callback retry not queued'), false)));
     if (!queued) {
       this.callers.delete(callId);
@@ -799,6 +816,13 @@ export class RoutingService implements QueuePort, AgentSide {
       append('call.started', { direction: 'callback', originalCallId: c.callId, caller: cb.number, dialed: c.dialed, queue: c.queue });
     }
     append(type, data);
+    // Kept (in the order written) while the request is in routing, so a restarted instance continues this record.
+    void this.deps.store.keepCallbackState(c.callId, { seq: cb.seq }).catch((err) => this.deps.log.warn({ err, callId: c.callId }, 'callback record sequence not kept'));
+  }
+
+  /** What markCallback keeps of a callback request for a restarted instance. */
+  private kept(c: Caller, cb: Callback): CallbackKept {
+    return { dialed: c.dialed, entryQueue: c.entryQueue, overflowApplied: [...c.overflowApplied], recordId: cb.recordId, seq: cb.seq };
   }
 
   /** Every agent state change is logged and becomes an agent.state_changed ops event. */

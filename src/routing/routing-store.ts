@@ -265,23 +265,52 @@ export class RoutingStore {
 
   /**
    * The caller left a callback request: the call keeps its place, and when it is offered the
-   * agent is called first, then `number`. False when the call is not waiting any more.
+   * agent is called first, then `number`. `kept` is what a restarted instance needs besides
+   * (see callbackRequest). False when the call is not waiting any more.
    */
-  async markCallback(callId: string, number: string): Promise<boolean> {
+  async markCallback(callId: string, number: string, kept: CallbackKept): Promise<boolean> {
     const key = `${this.base}c:${callId}`;
     // HSETNX-like guard in one round trip: only a call that still waits becomes a callback.
     const r = await this.redis.eval(
-      "if redis.call('HGET', KEYS[1], 'status') ~= 'waiting' then return 0 end redis.call('HSET', KEYS[1], 'cb', ARGV[1]) return 1",
+      "if redis.call('HGET', KEYS[1], 'status') ~= 'waiting' then return 0 end redis.call('HSET', KEYS[1], 'cb', unpack(ARGV)) return 1",
       1,
       key,
       number,
+      ...keptFields(kept),
     );
     return r === 1;
+  }
+
+  /**
+   * Updates what a restarted instance needs of a call (an overflow rule applied, events added
+   * to a callback's record). Nothing once the call has left routing: the hash is not recreated.
+   */
+  async keepCallbackState(callId: string, kept: Partial<CallbackKept>): Promise<void> {
+    const fields = keptFields(kept);
+    if (!fields.length) return;
+    await this.redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0", 1, `${this.base}c:${callId}`, ...fields);
   }
 
   /** The number to call back for `callId`, or null when it is an ordinary call. */
   async callbackNumber(callId: string): Promise<string | null> {
     return (await this.redis.hget(`${this.base}c:${callId}`, 'cb')) || null;
+  }
+
+  /**
+   * A callback request as Redis keeps it, in one read; null when `callId` is not one. Fields a
+   * request marked before they were kept are null.
+   */
+  async callbackRequest(callId: string): Promise<{ number: string } & { [K in keyof CallbackKept]: CallbackKept[K] | null } | null> {
+    const [number, dialed, entryQueue, rules, recordId, seq] = await this.redis.hmget(`${this.base}c:${callId}`, 'cb', ...KEPT_FIELDS);
+    if (!number) return null;
+    return {
+      number,
+      dialed: dialed ?? null,
+      entryQueue: entryQueue || null,
+      overflowApplied: rules == null ? null : rules.split(',').filter(Boolean).map(Number),
+      recordId: recordId || null,
+      seq: seq == null ? null : Number(seq),
+    };
   }
 
   /** Keeps the last 50 handle times (talk + wrap-up, seconds) of a queue for wait estimates. */
@@ -301,6 +330,28 @@ export class RoutingStore {
     if (r.error) throw new RoutingError(r.error, r.message ?? r.error, r.state);
     return r;
   }
+}
+
+/**
+ * What a callback request keeps in its call's hash beside its number (`cb`), so a restarted
+ * instance rebuilds it as it was: the dialed number, the queue it entered (whose overflow rules
+ * apply), the indexes of those rules already applied, and its own record and that record's
+ * last event sequence (0: not started).
+ */
+export interface CallbackKept {
+  dialed: string;
+  entryQueue: string;
+  overflowApplied: readonly number[];
+  recordId: string;
+  seq: number;
+}
+
+/** Field names of CallbackKept in the call's hash, in its order; no Lua script uses them. */
+const KEPT_FIELDS = ['cbDialed', 'cbEntry', 'cbRules', 'cbRecord', 'cbSeq'] as const;
+
+function keptFields(k: Partial<CallbackKept>): string[] {
+  const values = [k.dialed, k.entryQueue, k.overflowApplied?.join(','), k.recordId, k.seq === undefined ? undefined : String(k.seq)];
+  return values.flatMap((v, i) => (v === undefined ? [] : [KEPT_FIELDS[i]!, v]));
 }
 
 interface RawChange {

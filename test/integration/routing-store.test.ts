@@ -718,20 +718,30 @@ describe('routing store: overflow, callback requests, endpoint index', () => {
     expect(pairs(await store.claim(T0 + 2 * MIN))).toEqual(['b1>a1']);
   });
 
-  it('a callback request is kept only for a waiting call and survives RONA', async () => {
+  it('a callback request is kept only for a waiting call and survives RONA, with what a restart needs', async () => {
     const { store } = await fresh([queue('general')], [agent('a1', { general: 3 })], []);
     await store.enqueue(call('c1', 'general'));
+    const kept = { dialed: '10010', entryQueue: 'billing', overflowApplied: [0], recordId: 'rec-1', seq: 0 };
     expect(await store.callbackNumber('c1')).toBeNull();
-    expect(await store.markCallback('c1', '13800138000')).toBe(true);
+    expect(await store.callbackRequest('c1')).toBeNull();
+    expect(await store.markCallback('c1', '13800138000', kept)).toBe(true);
     expect(await store.callbackNumber('c1')).toBe('13800138000');
-    expect(await store.markCallback('nope', '13800138000')).toBe(false);
+    expect(await store.callbackRequest('c1')).toEqual({ number: '13800138000', ...kept });
+    expect(await store.markCallback('nope', '13800138000', kept)).toBe(false);
     await store.changeAgentState('a1', 'login', undefined, T0);
     expect(pairs(await store.claim(T0))).toEqual(['c1>a1']);
     // Ringing: no longer waiting, so no (second) request.
-    expect(await store.markCallback('c1', '13900139000')).toBe(false);
+    expect(await store.markCallback('c1', '13900139000', { ...kept, dialed: '10086' })).toBe(false);
+    await store.keepCallbackState('c1', { seq: 2 });
     await store.ringNoAnswer('c1', 'a1', T0 + 15_000);
-    expect(await store.callbackNumber('c1')).toBe('13800138000');
+    await store.keepCallbackState('c1', { overflowApplied: [0, 2], seq: 3 });
+    expect(await store.callbackRequest('c1')).toEqual({ number: '13800138000', ...kept, overflowApplied: [0, 2], seq: 3 });
     expect((await store.waiting('general')).map((c) => c.callId)).toEqual(['c1']);
+    // Once the call has left routing nothing is kept, and a late update does not bring its hash back.
+    await store.callerLeft('c1', T0 + 20_000);
+    await store.keepCallbackState('c1', { seq: 4 });
+    expect(await store.callbackRequest('c1')).toBeNull();
+    await store.enqueue(call('c1', 'general'));
   });
 
   it('finds an agent by softphone endpoint, following reconfiguration', async () => {

@@ -276,7 +276,8 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     await successor.service.callbackLegAnswered(legs.callerLeg, callId);
     await successor.service.channelDestroyed(legs.agentLeg, 16);
     expect(typesOf(events)).toEqual(['call.started', 'queue.overflowed', 'agent.offered', 'agent.answered', 'callback.dialing', 'callback.connected', 'callback.completed', 'call.ended']);
-    expect(events[0]!.data).toMatchObject({ direction: 'callback', originalCallId: callId, caller: '13800138000' });
+    // The dialed number is kept in Redis: the successor's record still has it.
+    expect(events[0]!.data).toMatchObject({ direction: 'callback', originalCallId: callId, caller: '13800138000', dialed: '10010' });
     expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 1 });
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     // Called back once: one agent leg, one caller leg; recovering again changes nothing.
@@ -324,6 +325,56 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     await successor.service.channelDestroyed(second.agentLeg, 16);
     expect(events.at(-1)!.data).toEqual({ cause: 'completed', attempts: 2 });
     expect(successor.legsTo('PJSIP/13800138000@trunk')).toHaveLength(2);
+  }, 30_000);
+
+  it('a request that overflow had moved, whose record had started, goes on after a restart from where it was: entry queue, rules applied, record', async () => {
+    const prefix = `${inject('redisPrefix')}cbr-m:`;
+    // general moves the call to backup after 1 s and relaxes its extra skills after 3 s; backup's
+    // own rule (to third after 2 s) is not the call's: it entered general.
+    const cfg: QueueConfig = {
+      ...queue({ maxAttempts: 3, retrySeconds: 1 }),
+      overflow: [
+        { afterSeconds: 1, action: 'move', queue: 'backup' },
+        { afterSeconds: 3, action: 'relax-skills' },
+      ],
+    };
+    const backup: QueueConfig = { ...queue(), name: 'backup', overflow: [{ afterSeconds: 2, action: 'move', queue: 'third' }] };
+    const third: QueueConfig = { ...queue(), name: 'third' };
+    const before: CallEvent[] = [];
+    const app = instance(prefix, 'app-1', cfg, before, [backup, third]);
+    await app.store.configure([cfg, backup, third], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    await app.service.changeAgentState('a1', 'login');
+    await app.service.changeAgentState('a1', 'pause', 'break');
+    const callId = `cb-${randomUUID()}`;
+    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 3, mohClass: 'default', dialed: '10010' };
+    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
+    const [joined] = await app.store.waiting('general');
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
+    await app.service.callEnded(callId);
+    // The move applies before the restart and starts the callback's record.
+    await waitUntil(() => before.length === 2, 15_000, () => `move never applied: ${JSON.stringify(before)}`);
+    expect(typesOf(before)).toEqual(['call.started', 'queue.overflowed']);
+    await app.timers.close();
+
+    const events: CallEvent[] = [];
+    const successor = instance(prefix, 'app-1', cfg, events, [backup, third]);
+    expect(await successor.service.recover(['general', 'backup', 'third'])).toBe(1);
+    // general's relax-skills rule applies (at 3 s), the move not again, backup's rule not at all.
+    await waitUntil(() => events.length >= 1, 15_000, () => 'no overflow rule applied after the restart');
+    await new Promise((r) => setTimeout(r, Math.max(500, joined!.enqueuedAt + 4_000 - Date.now())));
+    expect(typesOf(events)).toEqual(['queue.overflowed']);
+    expect(events[0]!.data).toMatchObject({ action: 'relax-skills', from: 'backup', to: 'backup' });
+    expect(await successor.store.waiting('backup')).toEqual([{ callId, queue: 'backup', skills: [], priority: 3, enqueuedAt: joined!.enqueuedAt, owner: 'app-1' }]);
+
+    await successor.service.changeAgentState('a1', 'unpause');
+    const legs = await agentAnswers(successor, callId, 1);
+    await successor.service.callbackLegAnswered(legs.callerLeg, callId);
+    await successor.service.channelDestroyed(legs.agentLeg, 16);
+    // One record: the successor's events continue the one started before the restart, in order.
+    const all = [...before, ...events];
+    expect(typesOf(all)).toEqual(['call.started', 'queue.overflowed', 'queue.overflowed', 'agent.offered', 'agent.answered', 'callback.dialing', 'callback.connected', 'callback.completed', 'call.ended']);
+    expect(new Set(all.map((e) => e.callId))).toEqual(new Set([before[0]!.callId]));
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
   }, 30_000);
 
   it('a retry waits with the requirements overflow had given the call (skills relaxed, queue moved), in its original place', async () => {
