@@ -217,6 +217,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const configFollower = redis.duplicate();
   // Not awaited: with Redis down at startup the subscription waits for it (ioredis resubscribes after reconnects).
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
+  // Not awaited: with Redis down at startup the first beat waits for it.
+  void offerRelay.start().catch((err) => log.warn({ err: (err as Error).message }, 'instance beat not started'));
   void offerRelay
     .follow(configFollower, () => {
       if (routingReady) void routing.serveForwarded().catch((err) => log.error({ err: (err as Error).message }, 'handed-over offers not served'));
@@ -316,6 +318,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       await demoCrm?.close();
       await smsWorker.close();
       await routingTimers.close();
+      offerRelay.stop();
       await sms.close();
       configFollower.disconnect();
       live.close();

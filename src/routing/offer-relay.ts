@@ -7,23 +7,56 @@ import type { Offer } from './types.ts';
  * claiming instance does not own is handed to its owner through a list of its own
  * (`<prefix>routing:offers:<owner>`, so an offer waits there while the owner is briefly away,
  * e.g. restarting) and a notice on `<prefix>routing:offers` wakes the owner to take it.
+ *
+ * A running instance beats every 5 s in the hash `<prefix>routing:instances` (id -> ms). An
+ * owner whose last beat is older than 30 s is gone (crashed for good, scaled away): an offer
+ * handed to it would ring its agent forever, so the claiming instance serves it itself (a
+ * callback request it can rebuild from Redis) or ends it. An owner with no beat at all (a
+ * version before the beat, during a rolling deploy) is not judged: its offers are handed over.
  */
 export interface OfferRelayPort {
   /** Hands `offer` to its owner. */
   forward(offer: Offer): Promise<void>;
   /** The offers other instances handed to this one, oldest first. */
   take(): Promise<Offer[]>;
+  /** Whether `owner` beat once and then stopped for longer than a restart takes. */
+  gone(owner: string): Promise<boolean>;
 }
+
+const BEAT_MS = 5_000;
+const GONE_MS = 30_000;
 
 export class OfferRelay implements OfferRelayPort {
   private readonly redis: Redis;
   private readonly base: string;
   private readonly instanceId: string;
+  private readonly now: () => number;
+  private beat: NodeJS.Timeout | null = null;
 
-  constructor(redis: Redis, prefix: string, instanceId: string) {
+  constructor(redis: Redis, prefix: string, instanceId: string, now: () => number = Date.now) {
     this.redis = redis;
     this.base = `${prefix}routing:`;
     this.instanceId = instanceId;
+    this.now = now;
+  }
+
+  /** Beats now and every 5 s until stop(). */
+  async start(): Promise<void> {
+    const beat = () => this.redis.hset(`${this.base}instances`, this.instanceId, String(this.now()));
+    await beat();
+    this.beat = setInterval(() => void beat().catch(() => undefined), BEAT_MS);
+    this.beat.unref();
+  }
+
+  /** Stops beating; the last beat stays, so a restart within 30 s finds its offers still handed to it. */
+  stop(): void {
+    if (this.beat) clearInterval(this.beat);
+    this.beat = null;
+  }
+
+  async gone(owner: string): Promise<boolean> {
+    const last = await this.redis.hget(`${this.base}instances`, owner);
+    return last !== null && this.now() - Number(last) > GONE_MS;
   }
 
   async forward(offer: Offer): Promise<void> {

@@ -450,8 +450,16 @@ export class RoutingService implements QueuePort, AgentSide {
     }
     for (const offer of offers) {
       if (offer.owner === this.deps.instanceId) await this.serveOffer(offer);
-      else await this.deps.relay?.forward(offer).catch((err: unknown) => this.deps.log.error({ err, callId: offer.callId }, 'offer not handed to its instance'));
+      else if (await this.ownerGone(offer.owner)) {
+        // Its channels went with it; a callback request (only Redis holds it) is served from here.
+        this.deps.log.warn({ callId: offer.callId, owner: offer.owner }, 'offer for an instance that is gone: served here');
+        await this.serveOffer(offer);
+      } else await this.deps.relay?.forward(offer).catch((err: unknown) => this.deps.log.error({ err, callId: offer.callId }, 'offer not handed to its instance'));
     }
+  }
+
+  private async ownerGone(owner: string): Promise<boolean> {
+    return (await this.deps.relay?.gone(owner).catch(() => false)) ?? false;
   }
 
   /** Serves the offers other instances' claims made for callers this instance owns. */

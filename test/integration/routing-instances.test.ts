@@ -40,14 +40,14 @@ const general: QueueConfig = {
 /** Timers are not what this file tests: they are accepted and never fire. */
 const noTimers: RoutingTimers = { schedule: async () => undefined, cancel: async () => undefined };
 
-async function instance(prefix: string, instanceId: string) {
+async function instance(prefix: string, instanceId: string, queue: QueueConfig = general) {
   const telephony = new FakeTelephony();
   const store = new RoutingStore(redis, prefix);
   const relay = new OfferRelay(redis, prefix, instanceId);
   const service = new RoutingService({
     store,
     relay,
-    queueConfig: (name) => (name === 'general' ? general : undefined),
+    queueConfig: (name) => (name === 'general' ? queue : undefined),
     ops: { append: () => undefined },
     events: { append: () => undefined },
     telephony,
@@ -66,7 +66,7 @@ async function instance(prefix: string, instanceId: string) {
   subscribers.push(subscriber);
   await relay.follow(subscriber, () => void service.serveForwarded());
   const originated = () => telephony.calls.filter((c) => c.startsWith('originate '));
-  return { service, store, telephony, originated };
+  return { service, store, telephony, relay, originated };
 }
 
 describe('offers between instances', () => {
@@ -105,4 +105,42 @@ describe('offers between instances', () => {
     );
     expect(a.originated()).toEqual([]);
   });
+
+  it("an instance that is gone: its ordinary caller leaves routing, its callback request is served by the claiming instance", async () => {
+    const prefix = `${inject('redisPrefix')}inst-${randomUUID().slice(0, 8)}:`;
+    const withCallback: QueueConfig = { ...general, callback: true };
+    const a = await instance(prefix, 'app-a', withCallback);
+    const b = await instance(prefix, 'app-b', withCallback);
+    await a.relay.start();
+    await b.relay.start();
+    a.relay.stop();
+    b.relay.stop();
+    await a.store.configure([withCallback], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    await a.service.changeAgentState('a1', 'login');
+    await a.service.changeAgentState('a1', 'pause', 'break');
+    // B's callers: one ordinary, then one that left a callback request (and hung up).
+    const ordinary = `c-${randomUUID()}`;
+    const callback = `cb-${randomUUID()}`;
+    const join = (callId: string, channelId: string) =>
+      b.service.enqueue({ callId, channelId, caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' });
+    expect(await join(ordinary, 'ch-1')).toMatchObject({ ok: true });
+    expect(await join(callback, 'ch-2')).toMatchObject({ ok: true });
+    expect(await b.service.requestCallback(callback)).toEqual({ ok: true });
+    await b.service.callEnded(callback);
+    // B stops beating for longer than a restart takes.
+    expect(await a.relay.gone('app-b')).toBe(false);
+    await redis.hset(`${prefix}routing:instances`, 'app-b', String(Date.now() - 60_000));
+    expect(await a.relay.gone('app-b')).toBe(true);
+    expect(await b.relay.gone('app-a')).toBe(false);
+
+    // The agent comes back on A: the ordinary caller (first in line) leaves routing and frees
+    // the agent, who is then offered the callback request, rung from A.
+    await a.service.changeAgentState('a1', 'unpause');
+    await waitUntil(() => a.originated().length === 1, 5_000, () => `A originated ${JSON.stringify(a.originated())}`);
+    expect(a.originated()[0]).toMatch(/^originate PJSIP\/a1 /);
+    expect(await redis.exists(`${prefix}routing:c:${ordinary}`)).toBe(0);
+    expect(b.originated()).toEqual([]);
+    expect(await redis.llen(`${prefix}routing:offers:app-b`)).toBe(0);
+  });
 });
+
