@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { announceChange, followChanges } from '../redis/change-notices.ts';
 import type { Offer } from './types.ts';
 
 /**
@@ -61,7 +62,8 @@ export class OfferRelay implements OfferRelayPort {
 
   async forward(offer: Offer): Promise<void> {
     await this.redis.rpush(`${this.base}offers:${offer.owner}`, JSON.stringify(offer));
-    await this.redis.publish(`${this.base}offers`, offer.owner);
+    // A lost notice leaves the offer in the list for the owner's next notice or start.
+    await announceChange(this.redis, `${this.base}offers`, offer.owner);
   }
 
   async take(): Promise<Offer[]> {
@@ -71,10 +73,8 @@ export class OfferRelay implements OfferRelayPort {
 
   /** Calls `onOffers` whenever another instance hands this one offers. `subscriber`: a connection for subscriptions. */
   async follow(subscriber: Redis, onOffers: () => void): Promise<void> {
-    const channel = `${this.base}offers`;
-    subscriber.on('message', (ch: string, owner: string) => {
-      if (ch === channel && owner === this.instanceId) onOffers();
+    await followChanges(subscriber, `${this.base}offers`, (owner) => {
+      if (owner === this.instanceId) onOffers();
     });
-    await subscriber.subscribe(channel);
   }
 }

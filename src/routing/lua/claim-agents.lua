@@ -164,6 +164,18 @@ local function read_all_available()
   return ids
 end
 
+-- Those of the agents `ids` that are available, read into info_of in one call.
+local function read_available(ids)
+  local vals, out = redis.call('HMGET', B .. 'av', unpack(ids)), {}
+  for i, id in ipairs(ids) do
+    if vals[i] then
+      if not info_of[id] then info_of[id] = parse_avail(id, vals[i]) end
+      out[#out + 1] = id
+    end
+  end
+  return out
+end
+
 -- The aq/as indexes dropped (left empty by the last claim, or stale from before av existed).
 local function drop_indexes()
   local keys = { 'DEL', B .. 'avail' }

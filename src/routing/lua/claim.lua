@@ -30,14 +30,7 @@ local fresh_by_queue, fresh_n = {}, 0
 if #fresh > IDX_ON then
   ready = redis.call('SMEMBERS', B .. 'queues')
 elseif #fresh > 0 then
-  local vals, ids = redis.call('HMGET', B .. 'av', unpack(fresh)), {}
-  for i, id in ipairs(fresh) do
-    if vals[i] then
-      info_of[id] = parse_avail(id, vals[i])
-      ids[#ids + 1] = id
-    end
-  end
-  fresh_by_queue, fresh_n = few_candidates(ids, nil)
+  fresh_by_queue, fresh_n = few_candidates(read_available(fresh), nil)
 end
 local queues, in_ready = {}, {}
 for i, q in ipairs(ready) do
