@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { waitUntil } from './helpers/wait.ts';
+import { queue } from '../helpers/routing-fixtures.ts';
 import { FakeTelephony } from '../unit/fakes/fake-telephony.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { OfferRelay } from '../../src/routing/offer-relay.ts';
@@ -23,31 +24,25 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const general: QueueConfig = {
-  name: 'general',
-  skills: [{ skill: 'general', minProficiency: 1 }],
-  strategy: 'longest-idle',
-  ringTimeoutSeconds: 15,
+const general = queue('general', {
   wrapUpSeconds: 0,
   maxWaitSeconds: 300,
-  agingPerMinute: 1,
   announce: { position: false, estimatedWait: false, everySeconds: 30 },
-  overflow: [],
   callback: false,
   joinWhenEmpty: true,
-};
+});
 
 /** Timers are not what this file tests: they are accepted and never fire. */
 const noTimers: RoutingTimers = { schedule: async () => undefined, cancel: async () => undefined };
 
-async function instance(prefix: string, instanceId: string, queue: QueueConfig = general) {
+async function instance(prefix: string, instanceId: string, config: QueueConfig = general) {
   const telephony = new FakeTelephony();
   const store = new RoutingStore(redis, prefix);
   const relay = new OfferRelay(redis, prefix, instanceId);
   const service = new RoutingService({
     store,
     relay,
-    queueConfig: (name) => (name === 'general' ? queue : undefined),
+    queueConfig: (name) => (name === 'general' ? config : undefined),
     ops: { append: () => undefined },
     events: { append: () => undefined },
     telephony,

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { waitUntil } from './helpers/wait.ts';
+import { queue as baseQueue } from '../helpers/routing-fixtures.ts';
 import { FakeTelephony } from '../unit/fakes/fake-telephony.ts';
 import type { CallEvent } from '../../src/domain/call-event.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -81,20 +82,14 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     await redis.quit();
   });
 
-  const queue = (callbackRetry?: QueueConfig['callbackRetry']): QueueConfig => ({
-    name: 'general',
-    skills: [{ skill: 'general', minProficiency: 1 }],
-    strategy: 'longest-idle',
-    ringTimeoutSeconds: 15,
-    wrapUpSeconds: 0,
-    maxWaitSeconds: 300,
-    agingPerMinute: 1,
-    announce: { position: false, estimatedWait: false, everySeconds: 30 },
-    overflow: [],
-    callback: true,
-    joinWhenEmpty: true,
-    ...(callbackRetry ? { callbackRetry } : {}),
-  });
+  const queue = (callbackRetry?: QueueConfig['callbackRetry']): QueueConfig =>
+    baseQueue('general', {
+      wrapUpSeconds: 0,
+      maxWaitSeconds: 300,
+      announce: { position: false, estimatedWait: false, everySeconds: 30 },
+      joinWhenEmpty: true,
+      ...(callbackRetry ? { callbackRetry } : {}),
+    });
 
   /** One app instance: its service, fake telephony, the callback records it wrote and its timers. */
   function instance(prefix: string, instanceId: string, cfg: QueueConfig, events: CallEvent[], more: QueueConfig[] = []) {
@@ -125,16 +120,26 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     return { service, store, telephony, timers, legsTo };
   }
 
+  /**
+   * a1 logs in (and takes a break unless `pause` is false); a caller joins general with `skills`
+   * and `priority`, asks for a callback and hangs up. Returns the call and its place as it joined.
+   */
+  async function callerLeavesRequest(app: ReturnType<typeof instance>, { skills = [] as string[], priority = 0, pause = true } = {}) {
+    await app.service.changeAgentState('a1', 'login');
+    if (pause) await app.service.changeAgentState('a1', 'pause', 'break');
+    const callId = `cb-${randomUUID()}`;
+    expect(await app.service.enqueue({ callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills, priority, mohClass: 'default', dialed: '10010' })).toMatchObject({ ok: true });
+    const [joined] = await app.store.waiting('general');
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
+    await app.service.callEnded(callId);
+    return { callId, joined: joined! };
+  }
+
   /** A caller waits (agent a1 paused), asks for a callback and hangs up; then a1 is free. */
   async function callbackRequested(prefix: string, cfg: QueueConfig, events: CallEvent[]) {
     const app = instance(prefix, 'app-1', cfg, events);
     await app.store.configure([cfg], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
-    await app.service.changeAgentState('a1', 'login');
-    await app.service.changeAgentState('a1', 'pause', 'break');
-    const callId = `cb-${randomUUID()}`;
-    expect(await app.service.enqueue({ callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' })).toMatchObject({ ok: true });
-    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
-    await app.service.callEnded(callId);
+    const { callId } = await callerLeavesRequest(app);
     await app.service.changeAgentState('a1', 'unpause');
     return { app, callId };
   }
@@ -248,18 +253,11 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     const before: CallEvent[] = [];
     const app = instance(prefix, 'app-1', cfg, before);
     await app.store.configure([cfg], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
-    await app.service.changeAgentState('a1', 'login');
-    await app.service.changeAgentState('a1', 'pause', 'break');
-    const callId = `cb-${randomUUID()}`;
-    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 3, mohClass: 'default', dialed: '10010' };
-    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
-    const [joined] = await app.store.waiting('general');
-    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
-    await app.service.callEnded(callId);
+    const { callId, joined } = await callerLeavesRequest(app, { skills: ['english'], priority: 3 });
     await app.timers.close(); // the process is gone, its overflow timer still pending
     const events: CallEvent[] = [];
     const successor = instance(prefix, 'app-1', cfg, events);
-    return { successor, callId, cfg, before, events, enqueuedAt: joined!.enqueuedAt };
+    return { successor, callId, cfg, before, events, enqueuedAt: joined.enqueuedAt };
   }
 
   it('a waiting callback request outlives a restart: the successor (same instance id) applies its overflow, offers it and calls back once', async () => {
@@ -343,14 +341,7 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     const before: CallEvent[] = [];
     const app = instance(prefix, 'app-1', cfg, before, [backup, third]);
     await app.store.configure([cfg, backup, third], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
-    await app.service.changeAgentState('a1', 'login');
-    await app.service.changeAgentState('a1', 'pause', 'break');
-    const callId = `cb-${randomUUID()}`;
-    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 3, mohClass: 'default', dialed: '10010' };
-    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
-    const [joined] = await app.store.waiting('general');
-    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
-    await app.service.callEnded(callId);
+    const { callId, joined } = await callerLeavesRequest(app, { skills: ['english'], priority: 3 });
     // The move applies before the restart and starts the callback's record.
     await waitUntil(() => before.length === 2, 15_000, () => `move never applied: ${JSON.stringify(before)}`);
     expect(typesOf(before)).toEqual(['call.started', 'queue.overflowed']);
@@ -361,10 +352,10 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(await successor.service.recover(['general', 'backup', 'third'])).toBe(1);
     // general's relax-skills rule applies (at 3 s), the move not again, backup's rule not at all.
     await waitUntil(() => events.length >= 1, 15_000, () => 'no overflow rule applied after the restart');
-    await new Promise((r) => setTimeout(r, Math.max(500, joined!.enqueuedAt + 4_000 - Date.now())));
+    await new Promise((r) => setTimeout(r, Math.max(500, joined.enqueuedAt + 4_000 - Date.now())));
     expect(typesOf(events)).toEqual(['queue.overflowed']);
     expect(events[0]!.data).toMatchObject({ action: 'relax-skills', from: 'backup', to: 'backup' });
-    expect(await successor.store.waiting('backup')).toEqual([{ callId, queue: 'backup', skills: [], priority: 3, enqueuedAt: joined!.enqueuedAt, owner: 'app-1' }]);
+    expect(await successor.store.waiting('backup')).toEqual([{ callId, queue: 'backup', skills: [], priority: 3, enqueuedAt: joined.enqueuedAt, owner: 'app-1' }]);
 
     await successor.service.changeAgentState('a1', 'unpause');
     const legs = await agentAnswers(successor, callId, 1);
@@ -392,14 +383,8 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     const events: CallEvent[] = [];
     const app = instance(prefix, 'app-1', cfg, events, [backup]);
     await app.store.configure([cfg, backup], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { backup: 3 } }]);
-    await app.service.changeAgentState('a1', 'login');
-    const callId = `cb-${randomUUID()}`;
-    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 4, mohClass: 'default', dialed: '10010' };
-    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
-    const [joined] = await app.store.waiting('general');
+    const { callId, joined } = await callerLeavesRequest(app, { skills: ['english'], priority: 4, pause: false });
     expect(joined).toMatchObject({ callId, skills: ['english'], priority: 4 });
-    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
-    await app.service.callEnded(callId);
 
     const first = await agentAnswers(app, callId, 1);
     expect(dataOf(events, 'queue.overflowed').map((d) => [d.action, d.to])).toEqual([
@@ -412,7 +397,7 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
 
     await waitUntil(async () => (await app.store.waiting('backup')).length === 1, 15_000, () => 'the retry never waited in backup');
     expect(await app.store.waiting('general')).toEqual([]);
-    expect(await app.store.waiting('backup')).toEqual([{ callId, queue: 'backup', skills: [], priority: 4, enqueuedAt: joined!.enqueuedAt, owner: 'app-1' }]);
+    expect(await app.store.waiting('backup')).toEqual([{ callId, queue: 'backup', skills: [], priority: 4, enqueuedAt: joined.enqueuedAt, owner: 'app-1' }]);
 
     await app.service.changeAgentState('a1', 'unpause');
     const second = await agentAnswers(app, callId, 2);
@@ -441,19 +426,12 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     const more = ['mid', 'backup', 'last'].map((name): QueueConfig => ({ ...queue(retry), name, skills: [{ skill: name, minProficiency: 1 }] }));
     const app = instance(prefix, 'app-1', cfg, events, more);
     await app.store.configure([cfg, ...more], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { mid: 3, last: 3, english: 3 } }]);
-    await app.service.changeAgentState('a1', 'login');
-    await app.service.changeAgentState('a1', 'pause', 'break');
-    const callId = `cb-${randomUUID()}`;
-    const enq = { callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: ['english'], priority: 2, mohClass: 'default', dialed: '10010' };
-    expect(await app.service.enqueue(enq)).toMatchObject({ ok: true });
-    const [joined] = await app.store.waiting('general');
-    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
-    await app.service.callEnded(callId);
+    const { callId, joined } = await callerLeavesRequest(app, { skills: ['english'], priority: 2 });
     await waitUntil(async () => (await app.store.waiting('mid')).length === 1, 15_000, () => 'the first rule never moved the call');
     await app.service.changeAgentState('a1', 'unpause');
     await callerBusy(app, await agentAnswers(app, callId, 1));
     await app.service.changeAgentState('a1', 'pause', 'break'); // the retry waits where overflow puts it
-    return { app, callId, cfg, more, enqueuedAt: joined!.enqueuedAt };
+    return { app, callId, cfg, more, enqueuedAt: joined.enqueuedAt };
   }
 
   const moves = (events: CallEvent[]) => dataOf(events, 'queue.overflowed').map((d) => [d.action, d.to]);
