@@ -174,8 +174,11 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const routingTimers = new BullRoutingTimers(config.redis.url, config.redis.prefix, config.instanceId, (job) => onTimer(job), log.child({ part: 'routing-timers' }));
   // Offers this instance's claims make for another instance's callers go to that instance.
   const offerRelay = new OfferRelay(redis, config.redis.prefix, config.instanceId);
+  // Live calls' registrations: reconcile closes a predecessor's calls with them, routing a gone instance's.
+  const callRegistry = new RedisCallRegistry(redis, config.redis.prefix);
   const routing = new RoutingService({
     relay: offerRelay,
+    registry: callRegistry,
     store: routingStore,
     queueConfig: (name) => routingAdmin.queue(name),
     ops: opsEvents,
@@ -238,7 +241,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   dispatcher = new Dispatcher({
     telephony,
     events: callEvents,
-    registry: new RedisCallRegistry(redis, config.redis.prefix),
+    registry: callRegistry,
     clock,
     flows,
     http,

@@ -215,7 +215,15 @@ export class Dispatcher {
       await this.deps.agents?.legOrphaned(channelId).catch((err) => log.warn({ err }, 'orphan: agent leg cleanup failed'));
       return;
     }
-    const ref = await this.deps.registry.lookup(channelId).catch(() => null);
+    const claim = await this.deps.registry.claimEnd(channelId).catch(() => null);
+    if (claim === 'ended') {
+      // Its record is already closed (another instance found its caller orphaned: instance_lost).
+      log.warn('closing a channel left in Stasis whose call was already ended elsewhere');
+      await this.deps.telephony.hangup(channelId).catch((err) => log.warn({ err }, 'orphan hangup failed'));
+      await this.deps.registry.remove(channelId).catch(() => undefined);
+      return;
+    }
+    const ref = claim;
     const callId = ref?.callId ?? randomUUID();
     let seq = ref?.seq ?? 0;
     const at = this.deps.clock.now().toISOString();

@@ -65,5 +65,7 @@ export type EndCause =
   | 'not_in_service'
   | 'app_restarted'
   | 'lost_during_outage'
+  /** The instance that owned the caller's channel stopped beating (crashed for good, scaled away); another one ended the record. */
+  | 'instance_lost'
   | 'shutdown'
   | 'error';

@@ -285,8 +285,8 @@ export function isCallerHangup(cause: string | null): boolean {
   return cause === 'caller_hangup' || (cause?.startsWith('hangup:') ?? false);
 }
 
-/** Causes where the system, not the caller or the flow, lost the call (dispatcher, outage, runner). */
-export const SYSTEM_LOSS_CAUSES: readonly string[] = ['app_restarted', 'lost_during_outage', 'shutdown', 'error'];
+/** Causes where the system, not the caller or the flow, lost the call (dispatcher, outage, runner, a gone instance). */
+export const SYSTEM_LOSS_CAUSES: readonly string[] = ['app_restarted', 'lost_during_outage', 'instance_lost', 'shutdown', 'error'];
 
 export function isSystemLoss(cause: string | null): boolean {
   return cause !== null && SYSTEM_LOSS_CAUSES.includes(cause);

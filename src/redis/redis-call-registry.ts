@@ -37,6 +37,18 @@ export class RedisCallRegistry implements CallRegistry {
     return { callId: h.callId, seq: Number(h.seq ?? 0) };
   }
 
+  async claimEnd(channelId: string): Promise<CallRecordRef | 'ended' | null> {
+    // One step: two instances claiming at once cannot both see the call open. The marked entry
+    // stays until its TTL, so a later claim (a restarted owner's reconcile) learns it is closed.
+    const r = (await this.redis.eval(
+      "local v = redis.call('HMGET', KEYS[1], 'callId', 'seq', 'ended') if not v[1] then return nil end if v[3] then return 'ended' end redis.call('HSET', KEYS[1], 'ended', '1') return { v[1], v[2] or '0' }",
+      1,
+      this.key(channelId),
+    )) as [string, string] | 'ended' | null;
+    if (r === null || r === 'ended') return r;
+    return { callId: r[0], seq: Number(r[1]) };
+  }
+
   async remove(channelId: string): Promise<void> {
     await this.redis.del(this.key(channelId));
   }

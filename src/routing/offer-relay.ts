@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { announceChange, followChanges } from '../redis/change-notices.ts';
+import { LuaScript } from './lua-scripts.ts';
 import type { Offer } from './types.ts';
 
 /**
@@ -14,6 +15,8 @@ import type { Offer } from './types.ts';
  * handed to it would ring its agent forever, so the claiming instance serves it itself (a
  * callback request it can rebuild from Redis) or ends it. An owner with no beat at all (a
  * version before the beat, during a rolling deploy) is not judged: its offers are handed over.
+ * The instance that judges an owner gone also takes the offers handed to it before (in its
+ * last 30 s), which nobody would take otherwise.
  */
 export interface OfferRelayPort {
   /** Hands `offer` to its owner. */
@@ -22,10 +25,25 @@ export interface OfferRelayPort {
   take(): Promise<Offer[]>;
   /** Whether `owner` beat once and then stopped for longer than a restart takes. */
   gone(owner: string): Promise<boolean>;
+  /** Up to 100 of the offers handed to `owner`, oldest first, taken only while it is gone (none once it beats again). */
+  takeGone(owner: string): Promise<Offer[]>;
 }
 
 const BEAT_MS = 5_000;
 const GONE_MS = 30_000;
+const TAKE_MAX = 100;
+
+/**
+ * takeGone: ARGV[1] key base, [2] owner, [3] beats before this (ms) are gone, [4] count. The
+ * check and the pops are one step, so an owner that beats again (restarted) keeps its list,
+ * and instances that drain the same list at once each pop different offers.
+ */
+const TAKE_GONE = new LuaScript(
+  'take-gone',
+  `local last = redis.call('HGET', ARGV[1] .. 'instances', ARGV[2])
+if not last or tonumber(last) >= tonumber(ARGV[3]) then return {} end
+return redis.call('LPOP', ARGV[1] .. 'offers:' .. ARGV[2], ARGV[4]) or {}`,
+);
 
 export class OfferRelay implements OfferRelayPort {
   private readonly redis: Redis;
@@ -60,6 +78,11 @@ export class OfferRelay implements OfferRelayPort {
     return last !== null && this.now() - Number(last) > GONE_MS;
   }
 
+  async takeGone(owner: string): Promise<Offer[]> {
+    const items = (await TAKE_GONE.run(this.redis, [this.base, owner, this.now() - GONE_MS, TAKE_MAX])) as string[];
+    return items.map((s) => JSON.parse(s) as Offer);
+  }
+
   async forward(offer: Offer): Promise<void> {
     await this.redis.rpush(`${this.base}offers:${offer.owner}`, JSON.stringify(offer));
     // A lost notice leaves the offer in the list for the owner's next notice or start.
@@ -67,7 +90,7 @@ export class OfferRelay implements OfferRelayPort {
   }
 
   async take(): Promise<Offer[]> {
-    const items = await this.redis.lpop(`${this.base}offers:${this.instanceId}`, 100);
+    const items = await this.redis.lpop(`${this.base}offers:${this.instanceId}`, TAKE_MAX);
     return (items ?? []).map((s) => JSON.parse(s) as Offer);
   }
 

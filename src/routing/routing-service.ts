@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CallRegistry } from '../calls/call-registry.ts';
 import type { AgentSide } from '../calls/dispatcher.ts';
 import type { EnqueueResult, QueuePort, QueueRequest } from '../calls/queue-port.ts';
 import type { CallEvent, CallEventType } from '../domain/call-event.ts';
@@ -53,6 +54,12 @@ export interface RoutingServiceDeps {
   setTimer(fn: () => void, ms: number): { cancel(): void };
   /** Hands offers for callers another instance owns to that instance (none: this instance serves every offer itself). */
   relay?: OfferRelayPort;
+  /**
+   * The live calls' registrations (calls/call-registry): the record of a gone instance's caller
+   * is ended here under its own id and sequence, once, whether this or its restarted owner's
+   * reconcile gets there first (none: the record stays open).
+   */
+  registry?: Pick<CallRegistry, 'claimEnd'>;
 }
 
 /** A callback: its own call record (direction `callback`), linked to the call that asked. */
@@ -141,6 +148,7 @@ export class RoutingService implements QueuePort, AgentSide {
       priority: r.priority,
       enqueuedAt,
       owner: this.deps.instanceId,
+      channelId: r.channelId,
     });
     const caller: Caller = {
       callId: r.callId,
@@ -453,13 +461,32 @@ export class RoutingService implements QueuePort, AgentSide {
       else if (await this.ownerGone(offer.owner)) {
         // Its channels went with it; a callback request (only Redis holds it) is served from here.
         this.deps.log.warn({ callId: offer.callId, owner: offer.owner }, 'offer for an instance that is gone: served here');
-        await this.serveOffer(offer);
+        await this.serveOffer(offer, offer.owner);
+        await this.serveGoneOwnerOffers(offer.owner);
       } else await this.deps.relay?.forward(offer).catch((err: unknown) => this.deps.log.error({ err, callId: offer.callId }, 'offer not handed to its instance'));
     }
   }
 
   private async ownerGone(owner: string): Promise<boolean> {
     return (await this.deps.relay?.gone(owner).catch(() => false)) ?? false;
+  }
+
+  /**
+   * The offers handed to `owner` before it was judged gone (in its last 30 s): nobody else
+   * would take them, and their agents would ring for ever. Each is taken by one instance only
+   * (an atomic pop) and served as any offer for a gone owner.
+   */
+  private async serveGoneOwnerOffers(owner: string): Promise<void> {
+    const { relay, log } = this.deps;
+    if (!relay) return;
+    try {
+      for (let offers = await relay.takeGone(owner); offers.length; offers = await relay.takeGone(owner)) {
+        log.warn({ owner, offers: offers.length }, 'offers handed to an instance that is gone: served here');
+        for (const offer of offers) await this.serveOffer(offer, owner);
+      }
+    } catch (err) {
+      log.error({ err, owner }, 'offers of an instance that is gone not taken');
+    }
   }
 
   /** Serves the offers other instances' claims made for callers this instance owns. */
@@ -474,8 +501,9 @@ export class RoutingService implements QueuePort, AgentSide {
    * Rings the offered agent for a caller this instance owns. A caller it no longer has (its
    * channel ended while the offer travelled, or state lost in a restart that was not a
    * callback request) leaves routing, which frees the agent, instead of leaving it ringing.
+   * `goneOwner`: the caller's instance is gone, so nobody else will end its record.
    */
-  private async serveOffer(offer: Offer): Promise<void> {
+  private async serveOffer(offer: Offer, goneOwner?: string): Promise<void> {
     const caller = this.callers.get(offer.callId) ?? (await this.restoreOffered(offer));
     if (!caller) {
       this.deps.log.warn({ callId: offer.callId, agentId: offer.agentId }, 'offer for a caller this instance does not have; the call leaves routing');
@@ -487,6 +515,7 @@ export class RoutingService implements QueuePort, AgentSide {
         this.logChanges(r.changes);
         this.kick();
       }
+      if (goneOwner && r?.channelId) await this.endLostCall(r.channelId, goneOwner);
       return;
     }
     const legId = `agentleg-${offer.callId.slice(0, 8)}-${offer.agentId}-${this.deps.now().toString(36)}`;
@@ -512,6 +541,23 @@ export class RoutingService implements QueuePort, AgentSide {
       this.deps.log.warn({ err, agentId: offer.agentId }, 'originate to agent failed');
       await this.channelDestroyed(legId, 0);
     }
+  }
+
+  /**
+   * Ends the record of a gone instance's caller (its runner went with the instance): call.ended
+   * with cause instance_lost, under the call's id and next sequence as its registration keeps
+   * them. The registration is claimed first, so a restarted owner's reconcile, which claims it
+   * too, does not end the call again (and the other way round).
+   */
+  private async endLostCall(channelId: string, owner: string): Promise<void> {
+    const claim = await this.deps.registry?.claimEnd(channelId).catch((err: unknown) => {
+      this.deps.log.error({ err, channelId }, 'record of a call whose instance is gone not ended');
+      return null;
+    });
+    if (!claim || claim === 'ended') return;
+    const at = new Date(this.deps.now()).toISOString();
+    this.deps.events.append({ id: randomUUID(), callId: claim.callId, seq: claim.seq + 1, type: 'call.ended', at, data: { cause: 'instance_lost', instance: owner } });
+    this.deps.log.warn({ callId: claim.callId, owner }, 'call of an instance that is gone: ended (instance_lost)');
   }
 
   /**

@@ -141,7 +141,7 @@ export class RoutingStore {
   /** Puts a call in its queue; position 1 is next to be served. */
   async enqueue(call: WaitingCall): Promise<{ position: number }> {
     const c = parse(WaitingCallSchema, call);
-    const r = (await this.json(scripts.enqueue, c.callId, c.queue, normalizeExtras(c.skills).join(','), c.priority, c.enqueuedAt, c.owner)) as {
+    const r = (await this.json(scripts.enqueue, c.callId, c.queue, normalizeExtras(c.skills).join(','), c.priority, c.enqueuedAt, c.owner, c.channelId ?? '')) as {
       position: number;
     };
     return { position: r.position };
@@ -221,8 +221,8 @@ export class RoutingStore {
    * legs can be cancelled. An agent already on the call is the caller's to end (agentCallEnded).
    */
   async callerLeft(callId: string, now = Date.now()): Promise<CallerLeftResult> {
-    const r = (await this.json(scripts.callerLeft, callId, now)) as { was: CallerLeftResult['was']; changes: RawChange[]; ringingAgents: string[] };
-    return { was: r.was, ringingAgents: list(r.ringingAgents), changes: list(r.changes).map(toChange) };
+    const r = (await this.json(scripts.callerLeft, callId, now)) as { was: CallerLeftResult['was']; changes: RawChange[]; ringingAgents: string[]; channel: string };
+    return { was: r.was, channelId: r.channel || null, ringingAgents: list(r.ringingAgents), changes: list(r.changes).map(toChange) };
   }
 
   /**

@@ -88,6 +88,11 @@ export const WaitingCallSchema = z.strictObject({
   enqueuedAt: z.number().int().min(0).max(1e15),
   /** App instance that owns the caller's channel (and so originates the agent leg). */
   owner: z.string().max(200),
+  /**
+   * The caller's channel (none for a callback request): when its owner is gone, the instance
+   * that finds the caller orphaned ends the call's record under this channel's registration.
+   */
+  channelId: z.string().max(200).optional(),
 });
 export type WaitingCall = z.infer<typeof WaitingCallSchema>;
 
@@ -149,6 +154,8 @@ export interface RingNoAnswerResult {
 export interface CallerLeftResult {
   /** Where the call was: waiting, offered (agents ringing) or already gone (answered or removed). */
   readonly was: 'waiting' | 'offered' | 'gone';
+  /** The caller's channel as enqueued; null for a callback request or a call that was gone. */
+  readonly channelId: string | null;
   /** Agents that were ringing for the call, now available again: cancel their legs at once. */
   readonly ringingAgents: readonly string[];
   readonly changes: readonly AgentStateChange[];

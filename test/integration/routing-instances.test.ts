@@ -5,7 +5,11 @@ import '../setup/provided.ts';
 import { waitUntil } from './helpers/wait.ts';
 import { queue } from '../helpers/routing-fixtures.ts';
 import { FakeTelephony } from '../unit/fakes/fake-telephony.ts';
+import { systemClock } from '../../src/calls/call-runner.ts';
+import { Dispatcher } from '../../src/calls/dispatcher.ts';
+import type { CallEvent } from '../../src/domain/call-event.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { RedisCallRegistry } from '../../src/redis/redis-call-registry.ts';
 import { OfferRelay } from '../../src/routing/offer-relay.ts';
 import { RoutingService } from '../../src/routing/routing-service.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
@@ -35,16 +39,22 @@ const general = queue('general', {
 /** Timers are not what this file tests: they are accepted and never fire. */
 const noTimers: RoutingTimers = { schedule: async () => undefined, cancel: async () => undefined };
 
-async function instance(prefix: string, instanceId: string, config: QueueConfig = general) {
+/**
+ * One app instance's routing. `follow: false`: it never takes the offers handed to it, as an
+ * instance that crashed right after its callers joined. `events`: the call events it records.
+ */
+async function instance(prefix: string, instanceId: string, config: QueueConfig = general, opts: { follow?: boolean } = {}) {
   const telephony = new FakeTelephony();
   const store = new RoutingStore(redis, prefix);
   const relay = new OfferRelay(redis, prefix, instanceId);
+  const events: CallEvent[] = [];
   const service = new RoutingService({
     store,
     relay,
+    registry: new RedisCallRegistry(redis, prefix),
     queueConfig: (name) => (name === 'general' ? config : undefined),
     ops: { append: () => undefined },
-    events: { append: () => undefined },
+    events: { append: (e) => void events.push(e) },
     telephony,
     calls: { notify: () => undefined, record: () => undefined },
     log: createLogger('silent'),
@@ -57,12 +67,25 @@ async function instance(prefix: string, instanceId: string, config: QueueConfig 
       return { cancel: () => clearTimeout(t) };
     },
   });
-  const subscriber = new Redis(inject('redisUrl'));
-  subscribers.push(subscriber);
-  await relay.follow(subscriber, () => void service.serveForwarded());
+  if (opts.follow !== false) {
+    const subscriber = new Redis(inject('redisUrl'));
+    subscribers.push(subscriber);
+    await relay.follow(subscriber, () => void service.serveForwarded());
+  }
   const originated = () => telephony.calls.filter((c) => c.startsWith('originate '));
-  return { service, store, telephony, relay, originated };
+  return { service, store, telephony, relay, originated, events };
 }
+
+/** Both instances beat once, then neither beats again (a test moves a beat back by hand). */
+async function beatOnce(...instances: Array<{ relay: OfferRelay }>): Promise<void> {
+  for (const i of instances) {
+    await i.relay.start();
+    i.relay.stop();
+  }
+}
+
+/** An instance whose last beat was a minute ago: gone. */
+const silence = (prefix: string, instanceId: string) => redis.hset(`${prefix}routing:instances`, instanceId, String(Date.now() - 60_000));
 
 describe('offers between instances', () => {
   it('an agent freed on one instance rings for a caller the other instance owns, from the owner', async () => {
@@ -106,10 +129,7 @@ describe('offers between instances', () => {
     const withCallback: QueueConfig = { ...general, callback: true };
     const a = await instance(prefix, 'app-a', withCallback);
     const b = await instance(prefix, 'app-b', withCallback);
-    await a.relay.start();
-    await b.relay.start();
-    a.relay.stop();
-    b.relay.stop();
+    await beatOnce(a, b);
     await a.store.configure([withCallback], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
     await a.service.changeAgentState('a1', 'login');
     await a.service.changeAgentState('a1', 'pause', 'break');
@@ -124,7 +144,7 @@ describe('offers between instances', () => {
     await b.service.callEnded(callback);
     // B stops beating for longer than a restart takes.
     expect(await a.relay.gone('app-b')).toBe(false);
-    await redis.hset(`${prefix}routing:instances`, 'app-b', String(Date.now() - 60_000));
+    await silence(prefix, 'app-b');
     expect(await a.relay.gone('app-b')).toBe(true);
     expect(await b.relay.gone('app-a')).toBe(false);
 
@@ -137,5 +157,116 @@ describe('offers between instances', () => {
     expect(b.originated()).toEqual([]);
     expect(await redis.llen(`${prefix}routing:offers:app-b`)).toBe(0);
   });
-});
 
+  it('offers handed to an instance in the 30 s before it was found gone are taken from its list and served by the instance that finds it', async () => {
+    const prefix = `${inject('redisPrefix')}inst-${randomUUID().slice(0, 8)}:`;
+    const withCallback: QueueConfig = { ...general, callback: true };
+    const a = await instance(prefix, 'app-a', withCallback);
+    const b = await instance(prefix, 'app-b', withCallback, { follow: false });
+    await beatOnce(a, b);
+    await a.store.configure([withCallback], [
+      { id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } },
+      { id: 'a2', endpoint: 'PJSIP/a2', skills: { general: 3 } },
+    ]);
+    for (const id of ['a1', 'a2']) {
+      await a.service.changeAgentState(id, 'login');
+      await a.service.changeAgentState(id, 'pause', 'break');
+    }
+    // B's callers: a callback request (first in line), then an ordinary caller.
+    const callback = `cb-${randomUUID()}`;
+    const ordinary = `c-${randomUUID()}`;
+    const join = (callId: string, channelId: string) =>
+      b.service.enqueue({ callId, channelId, caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' });
+    expect(await join(callback, 'ch-1')).toMatchObject({ ok: true });
+    expect(await b.service.requestCallback(callback)).toEqual({ ok: true });
+    await b.service.callEnded(callback);
+    expect(await join(ordinary, 'ch-2')).toMatchObject({ ok: true });
+
+    // a1 comes back while B still counts as alive: the callback's offer is handed to B, which has crashed.
+    await a.service.changeAgentState('a1', 'unpause');
+    await waitUntil(async () => (await redis.llen(`${prefix}routing:offers:app-b`)) === 1, 5_000, () => 'the offer was not handed to B');
+    expect((await a.store.agentState('a1'))?.state).toBe('ringing');
+
+    // B falls silent; a2's offer for B's ordinary caller finds it gone, and with it the offer left in B's list.
+    await silence(prefix, 'app-b');
+    await a.service.changeAgentState('a2', 'unpause');
+    await waitUntil(() => a.originated().length === 1, 5_000, () => `A originated ${JSON.stringify(a.originated())}`);
+    expect(a.originated()[0]).toMatch(new RegExp(`^originate PJSIP/a1 \\S+ agentleg,${callback},a1$`));
+    expect(await redis.llen(`${prefix}routing:offers:app-b`)).toBe(0);
+    expect(await redis.exists(`${prefix}routing:c:${ordinary}`)).toBe(0);
+    expect((await a.store.agentState('a2'))?.state).toBe('available');
+    expect(b.originated()).toEqual([]);
+  });
+
+  it("a gone instance's ordinary caller: its record ends once (instance_lost), and the restarted owner's reconcile does not end it again", async () => {
+    const prefix = `${inject('redisPrefix')}inst-${randomUUID().slice(0, 8)}:`;
+    const a = await instance(prefix, 'app-a');
+    const b = await instance(prefix, 'app-b', general, { follow: false });
+    await beatOnce(a, b);
+    await a.store.configure([general], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    await a.service.changeAgentState('a1', 'login');
+    await a.service.changeAgentState('a1', 'pause', 'break');
+    // B's dispatcher registered the caller's channel; its record had reached seq 3 when B crashed.
+    const registry = new RedisCallRegistry(redis, prefix);
+    const callId = randomUUID();
+    await registry.register('ch-1', callId);
+    await registry.updateSeq('ch-1', 3);
+    expect(await b.service.enqueue({ callId, channelId: 'ch-1', caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' })).toMatchObject({
+      ok: true,
+    });
+    await silence(prefix, 'app-b');
+
+    await a.service.changeAgentState('a1', 'unpause');
+    await waitUntil(() => a.events.length > 0, 5_000, () => 'A recorded no event for the lost call');
+    expect(a.events).toEqual([{ id: expect.any(String), callId, seq: 4, type: 'call.ended', at: expect.any(String), data: { cause: 'instance_lost', instance: 'app-b' } }]);
+    expect(await redis.exists(`${prefix}routing:c:${callId}`)).toBe(0);
+    expect((await a.store.agentState('a1'))?.state).toBe('available');
+
+    // B starts again under its id; its reconcile finds the caller's channel still in Stasis.
+    const telephony = new FakeTelephony();
+    telephony.appChannels = ['ch-1'];
+    const restartedEvents: CallEvent[] = [];
+    const restarted = new Dispatcher({
+      telephony,
+      events: { append: (e) => void restartedEvents.push(e) },
+      registry,
+      clock: systemClock,
+      flows: { get: () => undefined, active: () => undefined, forNumber: () => undefined },
+      http: { request: async () => ({ ok: true, status: 200, body: {} }) },
+      sms: { request: async () => undefined },
+      queues: b.service,
+      log: createLogger('silent'),
+    });
+    restarted.attach();
+    telephony.emitConnection({ type: 'connected', reconnect: false });
+    await waitUntil(async () => (await redis.exists(`${prefix}channel:ch-1`)) === 0, 5_000, () => 'reconcile did not close the channel');
+    expect(telephony.calls).toContain('hangup ch-1');
+    expect(restartedEvents).toEqual([]);
+    expect(a.events.filter((e) => e.type === 'call.ended')).toHaveLength(1);
+  });
+
+  it("takes a gone owner's offers once between instances, and none from an owner that beats again", async () => {
+    const prefix = `${inject('redisPrefix')}inst-${randomUUID().slice(0, 8)}:`;
+    const a = new OfferRelay(redis, prefix, 'app-a');
+    const c = new OfferRelay(redis, prefix, 'app-c');
+    const b = new OfferRelay(redis, prefix, 'app-b');
+    const offer = (n: number) => ({ callId: `c-${n}`, agentId: 'a1', endpoint: 'PJSIP/a1', queue: 'general', ringTimeoutSeconds: 20, owner: 'app-b' });
+    await beatOnce({ relay: b });
+    for (let n = 0; n < 150; n++) await a.forward(offer(n));
+    // Alive: its list is its own.
+    expect(await a.takeGone('app-b')).toEqual([]);
+    await silence(prefix, 'app-b');
+    const drain = async (r: OfferRelay) => {
+      const taken: string[] = [];
+      for (let o = await r.takeGone('app-b'); o.length; o = await r.takeGone('app-b')) taken.push(...o.map((x) => x.callId));
+      return taken;
+    };
+    const [byA, byC] = await Promise.all([drain(a), drain(c)]);
+    expect([...byA, ...byC].sort()).toEqual(Array.from({ length: 150 }, (_, n) => `c-${n}`).sort());
+    // B starts again (beats) before anyone drains what was handed to it since.
+    await a.forward(offer(150));
+    await beatOnce({ relay: b });
+    expect(await a.takeGone('app-b')).toEqual([]);
+    expect((await b.take()).map((o) => o.callId)).toEqual(['c-150']);
+  });
+});

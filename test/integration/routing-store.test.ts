@@ -495,21 +495,22 @@ describe('ring-no-answer and caller hang-up', () => {
     const left = await store.callerLeft('c1', T0 + 5000);
     expect(left).toEqual({
       was: 'offered',
+      channelId: null,
       ringingAgents: ['a1'],
       changes: [{ agentId: 'a1', from: 'ringing', to: 'available', reason: null, at: T0 + 5000 }],
     });
     expect(await codeOf(store.answered('c1', 'a1'))).toBe('OFFER_GONE');
     expect(await store.ringNoAnswer('c1', 'a1')).toMatchObject({ changes: [], requeued: false });
     expect(await stateOf(store, 'a1')).toBe('available');
-    expect(await store.callerLeft('c1')).toEqual({ was: 'gone', ringingAgents: [], changes: [] });
+    expect(await store.callerLeft('c1')).toEqual({ was: 'gone', channelId: null, ringingAgents: [], changes: [] });
     expect(await store.claim(T0 + 6000)).toEqual([]);
   });
 
-  it('caller hangs up while waiting: the call leaves the order', async () => {
+  it('caller hangs up while waiting: the call leaves the order (its channel as enqueued is returned)', async () => {
     const { store } = await fresh([queue('billing')], []);
-    await store.enqueue(call('c1', 'billing'));
+    await store.enqueue(call('c1', 'billing', { channelId: 'ch-c1' }));
     await store.enqueue(call('c2', 'billing', { enqueuedAt: T0 + 1 }));
-    expect(await store.callerLeft('c1')).toEqual({ was: 'waiting', ringingAgents: [], changes: [] });
+    expect(await store.callerLeft('c1')).toEqual({ was: 'waiting', channelId: 'ch-c1', ringingAgents: [], changes: [] });
     expect(await store.position('c2')).toBe(1);
     expect(await store.waiting('billing')).toHaveLength(1);
   });

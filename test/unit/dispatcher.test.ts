@@ -12,6 +12,7 @@ import { FakeTelephony } from './fakes/fake-telephony.ts';
 
 class MemoryRegistry implements CallRegistry {
   readonly map = new Map<string, CallRecordRef>();
+  readonly ended = new Set<string>();
   async register(ch: string, callId: string) {
     this.map.set(ch, { callId, seq: 0 });
   }
@@ -22,8 +23,16 @@ class MemoryRegistry implements CallRegistry {
   async lookup(ch: string) {
     return this.map.get(ch) ?? null;
   }
+  async claimEnd(ch: string) {
+    const r = this.map.get(ch);
+    if (!r) return null;
+    if (this.ended.has(ch)) return 'ended' as const;
+    this.ended.add(ch);
+    return r;
+  }
   async remove(ch: string) {
     this.map.delete(ch);
+    this.ended.delete(ch);
   }
 }
 
@@ -163,6 +172,20 @@ describe('dispatcher and call runner (fake telephony, real interpreter)', () => 
     expect(telephony.calls).toContain('hangup orphan');
     expect(events.filter((e) => e.type === 'call.ended' && e.data.cause === 'lost_during_outage')).toHaveLength(1);
     expect(registry.map.has('orphan')).toBe(false);
+  });
+
+  it('reconcile hangs up a channel whose call another instance already ended, without ending it again', async () => {
+    const { telephony, events, registry } = setup();
+    await registry.register('lost', '22222222-2222-4222-8222-222222222222');
+    await registry.updateSeq('lost', 4);
+    // Another instance found the caller orphaned (its instance gone) and ended the record.
+    expect(await registry.claimEnd('lost')).toEqual({ callId: '22222222-2222-4222-8222-222222222222', seq: 4 });
+    telephony.appChannels = ['lost'];
+    telephony.emitConnection({ type: 'connected', reconnect: true });
+    await flush();
+    expect(events).toEqual([]);
+    expect(telephony.calls).toContain('hangup lost');
+    expect(registry.map.has('lost')).toBe(false);
   });
 
   it('while draining, sends new calls to the dialplan apology and records them', async () => {

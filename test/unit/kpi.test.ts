@@ -291,6 +291,13 @@ describe('call summary (the calls row)', () => {
     expect(lost).toMatchObject({ queueOutcome: 'dropped', disposition: 'queue_dropped', waitSeconds: 26 });
     expect(abandoned([lost])).toEqual({ abandoned: 0, shortAbandoned: 0 });
   });
+
+  it('a caller whose instance was lost while queued (instance_lost, ended by another instance) is dropped by the system, not an abandon', () => {
+    const lost = summarizeCall(call('N', 0, [...start('+1'), ...queue(4), [30, 'call.ended', { cause: 'instance_lost', instance: 'app-b' }]]))!;
+    expect(lost).toMatchObject({ queueOutcome: 'dropped', disposition: 'queue_dropped', hangupCause: 'instance_lost', waitSeconds: 26 });
+    expect(abandoned([lost])).toEqual({ abandoned: 0, shortAbandoned: 0 });
+    expect(nodeHeatMap([lost]).find((h) => h.node === 'agent')).toMatchObject({ endedHere: 1, lostHere: 1, hungUpHere: 0, endedByFlow: 0 });
+  });
 });
 
 describe('KPIs over the eleven calls', () => {

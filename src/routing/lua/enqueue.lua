@@ -1,7 +1,7 @@
 -- enqueue: ARGV[2] callId, [3] queue, [4] extras (sorted, comma-separated), [5] priority,
--- [6] enqueuedAt (ms), [7] owner. Returns { position }.
+-- [6] enqueuedAt (ms), [7] owner, [8] the caller's channel ('' for none). Returns { position }.
 local call_id, queue, extras = ARGV[2], ARGV[3], ARGV[4]
-local priority, enq, owner = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local priority, enq, owner, channel = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8] or ''
 -- Every configured queue has `aging`, so reading it also tells whether the queue exists.
 local aging = redis.call('HGET', B .. 'q:' .. queue, 'aging')
 if not aging then
@@ -23,4 +23,8 @@ for _, s in ipairs(split(extras)) do
   end
 end
 local fields = { 'queue', queue, 'extras', extras, 'priority', priority, 'enq', enq, 'owner', owner }
+if channel ~= '' then
+  fields[#fields + 1] = 'ch'
+  fields[#fields + 1] = channel
+end
 return cjson.encode({ position = add_waiting(call_id, queue, extras, priority, enq, tonumber(aging), fields) })
