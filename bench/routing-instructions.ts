@@ -14,10 +14,13 @@
  *   steady  one offer worked through answered -> agentCallEnded -> wrapUpEnded and one call
  *           enqueued (the "other 4 scripts"), then a claim that makes one decision: per cycle;
  *   batch   50 offers worked through, then one claim that matches the 50 agents: per decision.
+ * With CALLGRIND_KEEP=<dir>, each phase's dumps are kept there (bulk.N, steady-claim.N, ...) for
+ * callgrind_annotate, to see which functions (Lua VM, redis.call, allocation, GC) the
+ * instructions went to.
  */
 import { Redis } from 'ioredis';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoutingStore } from '../src/routing/routing-store.ts';
@@ -41,20 +44,24 @@ const server = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${di
   stdio: 'ignore',
 });
 const control = (flag: string) => execFileSync('callgrind_control', [flag, String(server.pid)], { stdio: 'ignore' });
-/** Dumps the counts since the last zero and returns their total (the dump files are removed). */
-function dumped(): number {
+const keep = process.env.CALLGRIND_KEEP;
+if (keep) mkdirSync(keep, { recursive: true });
+let kept = 0;
+/** Dumps the counts since the last zero and returns their total (the dump files are removed, or kept under `phase`). */
+function dumped(phase: string): number {
   control('-d');
   let total = 0;
   for (const f of readdirSync(dir).filter((name) => /^callgrind\.out\.\d+$/.test(name))) {
     total += Number(readFileSync(join(dir, f), 'utf8').match(/^summary: (\d+)/m)?.[1] ?? NaN);
-    rmSync(join(dir, f));
+    if (keep && phase !== 'empty') renameSync(join(dir, f), join(keep, `${phase}.${++kept}`));
+    else rmSync(join(dir, f));
   }
   return total;
 }
-async function instructions(work: () => Promise<unknown>): Promise<number> {
+async function instructions(phase: string, work: () => Promise<unknown>): Promise<number> {
   control('-z');
   await work();
-  return dumped();
+  return dumped(phase);
 }
 const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
 
@@ -87,11 +94,11 @@ try {
   for (const a of benchAgents()) await store.changeAgentState(a.id, 'login', undefined, t0);
 
   let empty = 0;
-  for (let i = 0; i < 10; i++) empty += (await instructions(() => redis.ping())) / 10;
+  for (let i = 0; i < 10; i++) empty += (await instructions('empty', () => redis.ping())) / 10;
   console.log(`empty window ${k(empty)} instructions (taken off each phase)`);
 
   let pending: Offer[] = [];
-  const bulk = (await instructions(async () => (pending = await store.claim(t0)))) - empty;
+  const bulk = (await instructions('bulk', async () => (pending = await store.claim(t0)))) - empty;
   console.log(`bulk: ${pending.length} decisions, ${k(bulk / pending.length)} instructions per decision`);
   for (let i = 0; i < pending.length; i++) await store.enqueue(newCall(t0));
 
@@ -111,9 +118,9 @@ try {
   let decisions = 0;
   for (let i = 0; i < cycles; i++) {
     const now = t0 + 1_000 + i * 10;
-    others += (await instructions(() => work(pending.splice(0, 1), now))) - empty;
+    others += (await instructions('steady-others', () => work(pending.splice(0, 1), now))) - empty;
     let got: Offer[] = [];
-    claims += (await instructions(async () => (got = await store.claim(now)))) - empty;
+    claims += (await instructions('steady-claim', async () => (got = await store.claim(now)))) - empty;
     decisions += got.length;
     pending.push(...got);
   }
@@ -128,7 +135,7 @@ try {
     const now = t0 + 10_000 + i * 10;
     await work(pending.splice(0, 50), now);
     let got: Offer[] = [];
-    batchInstr += (await instructions(async () => (got = await store.claim(now)))) - empty;
+    batchInstr += (await instructions('batch', async () => (got = await store.claim(now)))) - empty;
     batchDecisions += got.length;
     pending.push(...got);
   }
