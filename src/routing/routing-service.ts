@@ -241,11 +241,11 @@ export class RoutingService implements QueuePort, AgentSide {
     if (caller.callback) {
       // Agent first, then the caller: the agent hears hold music while the caller's phone rings.
       const cb = caller.callback;
-      this.recordCallback(caller, 'agent.answered', { agentId, queue: caller.queue });
+      await this.recordCallback(caller, 'agent.answered', { agentId, queue: caller.queue });
       await telephony.startMusicOnHold(legId, 'default').catch(() => undefined);
       cb.legId = `cbleg-${callId.slice(0, 8)}-${this.deps.now().toString(36)}`;
       this.legs.set(cb.legId, { callId, agentId, kind: 'callback', answered: false, answeredAt: 0 });
-      this.recordCallback(caller, 'callback.dialing', { agentId, attempt: cb.attempt });
+      await this.recordCallback(caller, 'callback.dialing', { agentId, attempt: cb.attempt });
       try {
         await telephony.originate({
           channelId: cb.legId,
@@ -286,7 +286,7 @@ export class RoutingService implements QueuePort, AgentSide {
     await telephony.stopMusicOnHold(caller.bridge.legId).catch(() => undefined);
     await telephony.createBridge(caller.bridge.bridgeId);
     await telephony.addToBridge(caller.bridge.bridgeId, [caller.bridge.legId, legId]);
-    this.recordCallback(caller, 'callback.connected', { agentId: caller.bridge.agentId });
+    await this.recordCallback(caller, 'callback.connected', { agentId: caller.bridge.agentId });
   }
 
   /** A channel is gone: for an agent leg, either a ring with no answer or the end of the agent's call. */
@@ -308,7 +308,7 @@ export class RoutingService implements QueuePort, AgentSide {
     if (!leg.answered) {
       const r = await store.ringNoAnswer(leg.callId, leg.agentId, this.deps.now());
       this.logChanges(r.changes);
-      if (caller?.callback) this.recordCallback(caller, 'agent.rona', { agentId: leg.agentId, cause, requeued: r.requeued });
+      if (caller?.callback) await this.recordCallback(caller, 'agent.rona', { agentId: leg.agentId, cause, requeued: r.requeued });
       else if (caller) calls.record(leg.callId, 'agent.rona', { agentId: leg.agentId, cause, requeued: r.requeued, position: r.position });
       this.kick();
       return;
@@ -330,8 +330,8 @@ export class RoutingService implements QueuePort, AgentSide {
       if (cb.legId && this.legs.has(cb.legId)) await this.deps.telephony.hangup(cb.legId).catch(() => undefined);
       if (!cb.answered) return this.callbackAttemptFailed(caller, cb, leg.agentId);
       this.callers.delete(leg.callId);
-      this.recordCallback(caller, 'callback.completed', { agentId: leg.agentId, talkSeconds: Math.round(talkSeconds) });
-      this.recordCallback(caller, 'call.ended', { cause: 'completed', attempts: cb.attempt });
+      await this.recordCallback(caller, 'callback.completed', { agentId: leg.agentId, talkSeconds: Math.round(talkSeconds) });
+      await this.recordCallback(caller, 'call.ended', { cause: 'completed', attempts: cb.attempt });
       return;
     }
     this.callers.delete(leg.callId);
@@ -523,7 +523,7 @@ export class RoutingService implements QueuePort, AgentSide {
     const headers: Record<string, string> = { 'X-Hotline-Queue': offer.queue, 'X-Hotline-Call-Id': offer.callId };
     if (caller.callback) {
       headers['X-Hotline-Callback'] = 'yes';
-      this.recordCallback(caller, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
+      await this.recordCallback(caller, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
     } else {
       this.deps.calls.record(offer.callId, 'agent.offered', { agentId: offer.agentId, queue: offer.queue });
     }
@@ -718,7 +718,7 @@ export class RoutingService implements QueuePort, AgentSide {
     // Mirror what the store did (a relaxed call waits with no extras), so a callback retry does not bring them back.
     if (o.action === 'relax-skills') c.skills = [];
     const data = { action: o.action, from, to: r.queue, afterSeconds: o.afterSeconds, position: r.position };
-    if (c.callback) this.recordCallback(c, 'queue.overflowed', data);
+    if (c.callback) await this.recordCallback(c, 'queue.overflowed', data);
     else this.deps.calls.record(callId, 'queue.overflowed', data);
     this.deps.log.info({ callId, ...data }, 'overflow rule applied');
     this.kick();
@@ -732,19 +732,19 @@ export class RoutingService implements QueuePort, AgentSide {
   private async callbackAttemptFailed(c: Caller, cb: Callback, agentId: string): Promise<void> {
     const { maxAttempts, retrySeconds } = this.deps.queueConfig(c.queue)?.callbackRetry ?? DEFAULT_CALLBACK_RETRY;
     const cause = cb.failCause ?? 'agent_hung_up';
-    this.recordCallback(c, 'callback.attempt_failed', { attempt: cb.attempt, maxAttempts, cause, agentId });
     c.bridge = null;
     cb.legId = null;
     cb.failCause = null;
+    await this.recordCallback(c, 'callback.attempt_failed', { attempt: cb.attempt, maxAttempts, cause, agentId });
     if (cb.attempt >= maxAttempts) {
       this.callers.delete(c.callId);
-      this.recordCallback(c, 'callback.abandoned', { attempts: cb.attempt });
-      this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: cb.attempt });
+      await this.recordCallback(c, 'callback.abandoned', { attempts: cb.attempt });
+      await this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: cb.attempt });
       this.deps.log.info({ callId: c.callId, attempts: cb.attempt }, 'callback abandoned');
       return;
     }
     const attempt = cb.attempt + 1;
-    this.recordCallback(c, 'callback.retry_scheduled', { attempt, inSeconds: retrySeconds });
+    await this.recordCallback(c, 'callback.retry_scheduled', { attempt, inSeconds: retrySeconds });
     const request = {
       number: cb.number,
       dialed: c.dialed,
@@ -763,8 +763,8 @@ export class RoutingService implements QueuePort, AgentSide {
       // Without the timer nobody would try again: end the request rather than leave it hanging.
       this.deps.log.error({ err, callId: c.callId }, 'callback retry not scheduled');
       this.callers.delete(c.callId);
-      this.recordCallback(c, 'callback.abandoned', { attempts: cb.attempt, error: 'retry not scheduled' });
-      this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: cb.attempt });
+      await this.recordCallback(c, 'callback.abandoned', { attempts: cb.attempt, error: 'retry not scheduled' });
+      await this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: cb.attempt });
     }
   }
 
@@ -806,8 +806,8 @@ export class RoutingService implements QueuePort, AgentSide {
         .catch((err) => (this.deps.log.warn({ err, callId }, 'callback retry not queued'), false)));
     if (!queued) {
       this.callers.delete(callId);
-      this.recordCallback(c, 'callback.abandoned', { attempts: attempt - 1, error: `queue ${c.queue} no longer takes it` });
-      this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: attempt - 1 });
+      await this.recordCallback(c, 'callback.abandoned', { attempts: attempt - 1, error: `queue ${c.queue} no longer takes it` });
+      await this.recordCallback(c, 'call.ended', { cause: 'callback_abandoned', attempts: attempt - 1 });
       return;
     }
     // Overflow goes on from where the caller's wait had got to (the attempt cancelled its timers).
@@ -858,20 +858,25 @@ export class RoutingService implements QueuePort, AgentSide {
   /**
    * Events of a callback's own record (the original call has ended). It starts with
    * call.started { direction: 'callback', originalCallId } when the callback is first offered.
+   * While the request is in routing its last sequence is saved in the call's hash before the
+   * events are written, so an instance restarted after a crash continues past them: a crash
+   * between the two leaves a gap in the numbers (the record's summary folds by seq and skips
+   * gaps), never a number used twice (two events at one place in the record, in no known order).
+   * Saves go on one connection in the order the numbers were taken, so the last one wins.
    */
-  private recordCallback(c: Caller, type: CallEventType, data: Record<string, unknown>): void {
+  private async recordCallback(c: Caller, type: CallEventType, data: Record<string, unknown>): Promise<void> {
     const cb = c.callback;
     if (!cb) return;
     const at = new Date(this.deps.now()).toISOString();
-    const append = (t: CallEventType, d: Record<string, unknown>) =>
-      this.deps.events.append({ id: randomUUID(), callId: cb.recordId, seq: ++cb.seq, type: t, at, data: d });
+    const event = (t: CallEventType, d: Record<string, unknown>): CallEvent => ({ id: randomUUID(), callId: cb.recordId, seq: ++cb.seq, type: t, at, data: d });
+    const events: CallEvent[] = [];
     if (!cb.started) {
       cb.started = true;
-      append('call.started', { direction: 'callback', originalCallId: c.callId, caller: cb.number, dialed: c.dialed, queue: c.queue });
+      events.push(event('call.started', { direction: 'callback', originalCallId: c.callId, caller: cb.number, dialed: c.dialed, queue: c.queue }));
     }
-    append(type, data);
-    // Kept (in the order written) while the request is in routing, so a restarted instance continues this record.
-    void this.deps.store.keepCallbackState(c.callId, { seq: cb.seq }).catch((err) => this.deps.log.warn({ err, callId: c.callId }, 'callback record sequence not kept'));
+    events.push(event(type, data));
+    await this.deps.store.keepCallbackState(c.callId, { seq: cb.seq }).catch((err) => this.deps.log.warn({ err, callId: c.callId }, 'callback record sequence not kept'));
+    for (const e of events) this.deps.events.append(e);
   }
 
   /** What markCallback keeps of a callback request for a restarted instance. */

@@ -91,10 +91,20 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
       ...(callbackRetry ? { callbackRetry } : {}),
     });
 
-  /** One app instance: its service, fake telephony, the callback records it wrote and its timers. */
-  function instance(prefix: string, instanceId: string, cfg: QueueConfig, events: CallEvent[], more: QueueConfig[] = []) {
+  /**
+   * One app instance: its service, fake telephony, the callback records it wrote and its timers.
+   * `conn`: its own Redis connection (default: the shared one); `onEvent` sees each event once written.
+   */
+  function instance(
+    prefix: string,
+    instanceId: string,
+    cfg: QueueConfig,
+    events: CallEvent[],
+    more: QueueConfig[] = [],
+    { conn = redis, onEvent }: { conn?: Redis; onEvent?: (e: CallEvent) => void } = {},
+  ) {
     const telephony = new FakeTelephony();
-    const store = new RoutingStore(redis, prefix);
+    const store = new RoutingStore(conn, prefix);
     let service: RoutingService | null = null;
     const timers = new BullRoutingTimers(inject('redisUrl'), prefix, instanceId, async (job) => service?.onTimer(job), createLogger('silent'));
     open.push(timers);
@@ -102,7 +112,12 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
       store,
       queueConfig: (name) => [cfg, ...more].find((q) => q.name === name),
       ops: { append: () => undefined },
-      events: { append: (e) => void events.push(e) },
+      events: {
+        append: (e) => {
+          events.push(e);
+          onEvent?.(e);
+        },
+      },
       telephony,
       calls: { notify: () => undefined, record: () => undefined },
       log: createLogger('silent'),
@@ -366,6 +381,46 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(typesOf(all)).toEqual(['call.started', 'queue.overflowed', 'queue.overflowed', 'agent.offered', 'agent.answered', 'callback.dialing', 'callback.connected', 'callback.completed', 'call.ended']);
     expect(new Set(all.map((e) => e.callId))).toEqual(new Set([before[0]!.callId]));
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
+  }, 30_000);
+
+  it("a crash right after a callback record's event does not reuse its sequence: the restarted instance numbers on after it", async () => {
+    const prefix = `${inject('redisPrefix')}cbr-n:`;
+    // general relaxes extra skills 1 s after joining; the rule's event starts the callback's record.
+    const cfg: QueueConfig = { ...queue({ maxAttempts: 3, retrySeconds: 1 }), overflow: [{ afterSeconds: 1, action: 'relax-skills' }] };
+    // The instance dies the moment queue.overflowed is written: its connection goes at once, so
+    // nothing it would do after the event reaches Redis.
+    const conn = new Redis(inject('redisUrl'));
+    const before: CallEvent[] = [];
+    const app = instance(prefix, 'app-1', cfg, before, [], { conn, onEvent: (e) => e.type === 'queue.overflowed' && conn.disconnect() });
+    await app.store.configure([cfg], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    const { callId } = await callerLeavesRequest(app, { skills: ['english'] });
+    await waitUntil(() => before.length === 2, 15_000, () => `the rule never applied: ${JSON.stringify(before)}`);
+    expect(before.map((e) => [e.type, e.seq])).toEqual([
+      ['call.started', 1],
+      ['queue.overflowed', 2],
+    ]);
+    await app.timers.close();
+
+    const events: CallEvent[] = [];
+    const successor = instance(prefix, 'app-1', cfg, events);
+    expect(await successor.service.recover(['general'])).toBe(1);
+    await successor.service.changeAgentState('a1', 'unpause');
+    const legs = await agentAnswers(successor, callId, 1);
+    await successor.service.callbackLegAnswered(legs.callerLeg, callId);
+    await successor.service.channelDestroyed(legs.agentLeg, 16);
+    // The record goes on at 3: no number twice, no second call.started.
+    const all = [...before, ...events];
+    expect(all.map((e) => [e.type, e.seq])).toEqual([
+      ['call.started', 1],
+      ['queue.overflowed', 2],
+      ['agent.offered', 3],
+      ['agent.answered', 4],
+      ['callback.dialing', 5],
+      ['callback.connected', 6],
+      ['callback.completed', 7],
+      ['call.ended', 8],
+    ]);
+    expect(new Set(all.map((e) => e.callId))).toEqual(new Set([before[0]!.callId]));
   }, 30_000);
 
   it('a retry waits with the requirements overflow had given the call (skills relaxed, queue moved), in its original place', async () => {
