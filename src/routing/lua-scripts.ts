@@ -49,4 +49,5 @@ export const scripts = {
   wrapUpEnded: load('wrap-up-ended.lua'),
   resetCalls: load('reset-calls.lua'),
   overflow: load('overflow.lua'),
+  markCallback: load('mark-callback.lua'),
 } as const;

@@ -603,10 +603,10 @@ export class RoutingService implements QueuePort, AgentSide {
 
   /**
    * A callback request rebuilt from Redis, in its first attempt: dialed number, entry queue,
-   * applied overflow rules and its record (continued, not started again) as markCallback and
-   * keepCallbackState kept them. A request marked before those were kept is taken as: entered
-   * the queue it waits in, dialed number unknown, a new record, and a relax-skills rule applied
-   * when the call has no extra skills left (it would change nothing).
+   * applied overflow rules and its record (continued, not started again) as the store kept
+   * them (markCallback, overflow, keepCallbackState). A request marked before those were kept
+   * is taken as: entered the queue it waits in, dialed number unknown, a new record, and a
+   * relax-skills rule applied when the call has no extra skills left (it would change nothing).
    */
   private restoredCallback(
     callId: string,
@@ -706,13 +706,11 @@ export class RoutingService implements QueuePort, AgentSide {
 
   private async applyOverflow(c: Caller, o: QueueConfig['overflow'][number], rule: number): Promise<void> {
     const callId = c.callId;
-    const r = await this.deps.store.overflow(callId, o.action, o.action === 'move' ? o.queue : '');
+    // The store records the rule as applied in the same step (for any call: a callback asked
+    // for meanwhile must see it), so a restart between the two cannot apply it twice.
+    const r = await this.deps.store.overflow(callId, o.action, o.action === 'move' ? o.queue : '', rule);
     if (!r.applied) return;
     c.overflowApplied.add(rule);
-    // Kept for any call, not only callbacks: a callback asked for while this rule applied must see it after a restart.
-    await this.deps.store
-      .keepCallbackState(callId, { overflowApplied: [...c.overflowApplied] })
-      .catch((err) => this.deps.log.warn({ err, callId }, 'applied overflow rule not kept'));
     const from = c.queue;
     c.queue = r.queue;
     // Mirror what the store did (a relaxed call waits with no extras), so a callback retry does not bring them back.

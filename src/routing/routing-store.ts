@@ -257,35 +257,30 @@ export class RoutingStore {
   /**
    * An overflow rule for a waiting call: drop its extra skills or move it to another queue,
    * keeping its enqueue time. Not applied (applied: false) when the call no longer waits.
+   * `rule` (its index in the entry queue's rules), when given, is recorded as applied in the
+   * same step, where callbackRequest reads it after a restart.
    */
-  async overflow(callId: string, action: 'relax-skills' | 'move', target = ''): Promise<{ applied: boolean; queue: string; position: number | null }> {
-    const r = (await this.json(scripts.overflow, callId, action, target)) as { applied: boolean; queue: string; position: number };
+  async overflow(callId: string, action: 'relax-skills' | 'move', target = '', rule?: number): Promise<{ applied: boolean; queue: string; position: number | null }> {
+    const r = (await this.json(scripts.overflow, callId, action, target, rule ?? '')) as { applied: boolean; queue: string; position: number };
     return { applied: r.applied, queue: r.queue, position: r.position > 0 ? r.position : null };
   }
 
   /**
    * The caller left a callback request: the call keeps its place, and when it is offered the
    * agent is called first, then `number`. `kept` is what a restarted instance needs besides
-   * (see callbackRequest). False when the call is not waiting any more.
+   * (see callbackRequest); its applied overflow rules are added to those the store recorded.
+   * False when the call is not waiting any more.
    */
   async markCallback(callId: string, number: string, kept: CallbackKept): Promise<boolean> {
-    const key = `${this.base}c:${callId}`;
-    // HSETNX-like guard in one round trip: only a call that still waits becomes a callback.
-    const r = await this.redis.eval(
-      "if redis.call('HGET', KEYS[1], 'status') ~= 'waiting' then return 0 end redis.call('HSET', KEYS[1], 'cb', unpack(ARGV)) return 1",
-      1,
-      key,
-      number,
-      ...keptFields(kept),
-    );
-    return r === 1;
+    return Number(await this.run(scripts.markCallback, callId, number, ...keptFields(kept))) === 1;
   }
 
   /**
-   * Updates what a restarted instance needs of a call (an overflow rule applied, events added
-   * to a callback's record). Nothing once the call has left routing: the hash is not recreated.
+   * Updates the last sequence of a callback's record, which a restarted instance continues
+   * (applied overflow rules are recorded by overflow itself). Nothing once the call has left
+   * routing: the hash is not recreated.
    */
-  async keepCallbackState(callId: string, kept: Partial<CallbackKept>): Promise<void> {
+  async keepCallbackState(callId: string, kept: Pick<CallbackKept, 'seq'>): Promise<void> {
     const fields = keptFields(kept);
     if (!fields.length) return;
     await this.redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0", 1, `${this.base}c:${callId}`, ...fields);
@@ -346,7 +341,10 @@ export interface CallbackKept {
   seq: number;
 }
 
-/** Field names of CallbackKept in the call's hash, in its order; no Lua script uses them. */
+/**
+ * Field names of CallbackKept in the call's hash, in its order. Besides markCallback's script,
+ * only overflow.lua writes one: cbRules, as it applies a rule.
+ */
 const KEPT_FIELDS = ['cbDialed', 'cbEntry', 'cbRules', 'cbRecord', 'cbSeq'] as const;
 
 function keptFields(k: Partial<CallbackKept>): string[] {

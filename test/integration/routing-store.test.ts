@@ -735,14 +735,40 @@ describe('routing store: overflow, callback requests, endpoint index', () => {
     expect(await store.markCallback('c1', '13900139000', { ...kept, dialed: '10086' })).toBe(false);
     await store.keepCallbackState('c1', { seq: 2 });
     await store.ringNoAnswer('c1', 'a1', T0 + 15_000);
-    await store.keepCallbackState('c1', { overflowApplied: [0, 2], seq: 3 });
-    expect(await store.callbackRequest('c1')).toEqual({ number: '13800138000', ...kept, overflowApplied: [0, 2], seq: 3 });
+    await store.keepCallbackState('c1', { seq: 3 });
+    expect(await store.callbackRequest('c1')).toEqual({ number: '13800138000', ...kept, seq: 3 });
     expect((await store.waiting('general')).map((c) => c.callId)).toEqual(['c1']);
     // Once the call has left routing nothing is kept, and a late update does not bring its hash back.
     await store.callerLeft('c1', T0 + 20_000);
     await store.keepCallbackState('c1', { seq: 4 });
     expect(await store.callbackRequest('c1')).toBeNull();
     await store.enqueue(call('c1', 'general'));
+  });
+
+  it('records an applied overflow rule in the step that applies it; a callback request marked later keeps it', async () => {
+    const { store } = await fresh([queue('billing'), queue('general')], [agent('a1', { general: 3 })], []);
+    const kept = { dialed: '10010', entryQueue: 'billing', overflowApplied: [], recordId: 'rec-1', seq: 0 };
+    const rulesOf = async (callId: string) => (await store.callbackRequest(callId))?.overflowApplied;
+    await store.enqueue(call('c1', 'billing', { skills: ['english'] }));
+    expect((await store.overflow('c1', 'relax-skills', '', 0)).applied).toBe(true);
+    // A rule that changes nothing is not recorded; one applied twice is recorded once.
+    expect((await store.overflow('c1', 'relax-skills', '', 2)).applied).toBe(false);
+    expect((await store.overflow('c1', 'move', 'general', 1)).applied).toBe(true);
+    expect((await store.overflow('c1', 'move', 'general', 1)).applied).toBe(true);
+    // Marked by an instance that had not yet seen the rules apply: the store's record stays.
+    expect(await store.markCallback('c1', '13800138000', kept)).toBe(true);
+    expect(await rulesOf('c1')).toEqual([0, 1]);
+    // A call that is not waiting is not overflowed, so nothing is recorded.
+    await store.changeAgentState('a1', 'login', undefined, T0);
+    expect(pairs(await store.claim(T0))).toEqual(['c1>a1']);
+    expect((await store.overflow('c1', 'relax-skills', '', 3)).applied).toBe(false);
+    expect(await rulesOf('c1')).toEqual([0, 1]);
+    // A retry joins as a new call: it takes the rules its timer carried and records more.
+    await store.answered('c1', 'a1', T0);
+    await store.enqueue(call('c1', 'general', { skills: ['french'] }));
+    expect(await store.markCallback('c1', '13800138000', { ...kept, overflowApplied: [0, 1] })).toBe(true);
+    expect((await store.overflow('c1', 'relax-skills', '', 2)).applied).toBe(true);
+    expect(await rulesOf('c1')).toEqual([0, 1, 2]);
   });
 
   it('finds an agent by softphone endpoint, following reconfiguration', async () => {

@@ -423,6 +423,35 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(new Set(all.map((e) => e.callId))).toEqual(new Set([before[0]!.callId]));
   }, 30_000);
 
+  it('an overflow rule the store applied just before a crash is not applied again after the restart', async () => {
+    const prefix = `${inject('redisPrefix')}cbr-o:`;
+    // general moves the call to backup after 2 s and relaxes its extra skills after 3 s.
+    const cfg: QueueConfig = {
+      ...queue({ maxAttempts: 3, retrySeconds: 1 }),
+      overflow: [
+        { afterSeconds: 2, action: 'move', queue: 'backup' },
+        { afterSeconds: 3, action: 'relax-skills' },
+      ],
+    };
+    const backup: QueueConfig = { ...queue(), name: 'backup' };
+    const app = instance(prefix, 'app-1', cfg, [], [backup]);
+    await app.store.configure([cfg, backup], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    const { callId, joined } = await callerLeavesRequest(app, { skills: ['english'], priority: 3 });
+    await app.timers.close();
+    // The dying instance's last step: the store applied the move (rule 0); nothing after it ran.
+    expect(await app.store.overflow(callId, 'move', 'backup', 0)).toMatchObject({ applied: true, queue: 'backup' });
+
+    const events: CallEvent[] = [];
+    const successor = instance(prefix, 'app-1', cfg, events, [backup]);
+    expect(await successor.service.recover(['general', 'backup'])).toBe(1);
+    // Rules apply in order, so a move still taken as pending would apply before the relax.
+    await waitUntil(() => events.some((e) => e.type === 'queue.overflowed'), 15_000, () => 'no overflow rule applied after the restart');
+    await new Promise((r) => setTimeout(r, Math.max(500, joined.enqueuedAt + 3_500 - Date.now())));
+    expect(dataOf(events, 'queue.overflowed').map((d) => [d.action, d.from, d.to])).toEqual([['relax-skills', 'backup', 'backup']]);
+    expect(await successor.store.waiting('backup')).toEqual([{ callId, queue: 'backup', skills: [], priority: 3, enqueuedAt: joined.enqueuedAt, owner: 'app-1' }]);
+    expect((await successor.store.callbackRequest(callId))?.overflowApplied).toEqual([0, 1]);
+  }, 30_000);
+
   it('a retry waits with the requirements overflow had given the call (skills relaxed, queue moved), in its original place', async () => {
     const prefix = `${inject('redisPrefix')}cbr-e:`;
     // general relaxes the caller's extra skill after 1 s and moves the call to backup after 2 s;
