@@ -11,6 +11,8 @@
 -- ZREM per index for all the agents or calls leaving it), so offsets into the sorted sets stay
 -- valid while matching and a run that pairs many agents pays one call per key, not per pair.
 now = tonumber(ARGV[2])
+-- The time as given, for the writes (a number argument costs a '%.17g' conversion each).
+local now_arg = ARGV[2]
 local max_calls = tonumber(ARGV[3])
 total_avail = redis.call('HLEN', B .. 'av')
 if total_avail == 0 then
@@ -304,7 +306,7 @@ for _, o in ipairs(offers) do
       end
       for qn in string.gmatch(a.elig, '([^,=]+)=') do add_to(aq_out, qn, id) end
     end
-    redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now, 'ra', ra, 'wrap', q.wrap)
+    redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now_arg, 'ra', ra, 'wrap', q.wrap)
     local n = #out
     out[n + 1] = call_id
     out[n + 2] = id
