@@ -70,7 +70,7 @@ interface Callback {
   started: boolean;
   legId: string | null;
   answered: boolean;
-  /** 1 for the first call to the caller, +1 for each retry (queue's callbackRetry). */
+  /** 1 for the first call to the caller, +1 for each retry (the entry queue's callbackRetry). */
   attempt: number;
   /** Why the caller's leg of this attempt ended unanswered (Asterisk's cause), when it did. */
   failCause: number | null;
@@ -724,11 +724,14 @@ export class RoutingService implements QueuePort, AgentSide {
 
   /**
    * An attempt to call the caller back ended without them (busy, no answer, or the agent hung
-   * up first). Another attempt is scheduled as a durable timer while the queue allows more;
-   * after the last one the request is abandoned and its record ends.
+   * up first). Another attempt is scheduled as a durable timer while the entry queue allows
+   * more; after the last one the request is abandoned and its record ends. The entry queue's
+   * callbackRetry, like its overflow rules, holds wherever overflow moved the call: the caller
+   * left the request under that queue's terms, and one limit counts every attempt (a move
+   * between attempts neither cuts the request short nor extends it).
    */
   private async callbackAttemptFailed(c: Caller, cb: Callback, agentId: string): Promise<void> {
-    const { maxAttempts, retrySeconds } = this.deps.queueConfig(c.queue)?.callbackRetry ?? DEFAULT_CALLBACK_RETRY;
+    const { maxAttempts, retrySeconds } = this.deps.queueConfig(c.entryQueue)?.callbackRetry ?? DEFAULT_CALLBACK_RETRY;
     const cause = cb.failCause ?? 'agent_hung_up';
     c.bridge = null;
     cb.legId = null;

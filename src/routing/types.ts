@@ -60,6 +60,7 @@ export const QueueConfigSchema = z.strictObject({
    * A callback the caller does not answer (busy, no answer, or the agent gave up first) is
    * tried again `retrySeconds` later (a durable timer), keeping the caller's place, until
    * `maxAttempts` attempts failed; then it is abandoned. Absent: 3 attempts, 120 s apart.
+   * It applies to the calls that entered this queue, also after overflow moved them elsewhere.
    */
   callbackRetry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10), retrySeconds: z.number().int().min(1).max(86_400) }).optional(),
   /** Join even when no agent is logged in (otherwise the caller hears an apology at once). */

@@ -211,6 +211,27 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
+  it("attempts follow the entry queue's callbackRetry, not that of the queue overflow moved the call to", async () => {
+    const prefix = `${inject('redisPrefix')}cbr-p:`;
+    // general (2 attempts, 1 s apart) moves the call after 1 s to backup (5 attempts, 60 s
+    // apart), which is all a1 staffs: every attempt is made from backup.
+    const cfg: QueueConfig = { ...queue({ maxAttempts: 2, retrySeconds: 1 }), overflow: [{ afterSeconds: 1, action: 'move', queue: 'backup' }] };
+    const backup: QueueConfig = { ...queue({ maxAttempts: 5, retrySeconds: 60 }), name: 'backup', skills: [{ skill: 'backup', minProficiency: 1 }] };
+    const events: CallEvent[] = [];
+    const app = instance(prefix, 'app-1', cfg, events, [backup]);
+    await app.store.configure([cfg, backup], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { backup: 3 } }]);
+    const { callId } = await callerLeavesRequest(app, { pause: false });
+    await callerBusy(app, await agentAnswers(app, callId, 1));
+    expect(dataOf(events, 'queue.overflowed').map((d) => d.to)).toEqual(['backup']);
+    expect(dataOf(events, 'callback.attempt_failed')).toEqual([{ attempt: 1, maxAttempts: 2, cause: 17, agentId: 'a1' }]);
+    expect(dataOf(events, 'callback.retry_scheduled')).toEqual([{ attempt: 2, inSeconds: 1 }]);
+    // The retry waits in backup and is offered there; its failure is general's last attempt.
+    await callerBusy(app, await agentAnswers(app, callId, 2));
+    expect(dataOf(events, 'agent.offered').map((d) => d.queue)).toEqual(['backup', 'backup']);
+    expect(typesOf(events).slice(-3)).toEqual(['callback.attempt_failed', 'callback.abandoned', 'call.ended']);
+    expect(events.at(-1)!.data).toEqual({ cause: 'callback_abandoned', attempts: 2 });
+  });
+
   it('after maxAttempts failed attempts the callback is abandoned and its record ends', async () => {
     const events: CallEvent[] = [];
     const { app, callId } = await callbackRequested(`${inject('redisPrefix')}cbr-b:`, queue({ maxAttempts: 2, retrySeconds: 1 }), events);
@@ -506,7 +527,7 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
         { afterSeconds: 7, action: 'relax-skills' },
       ],
     };
-    // The failed attempt takes its retry delay from the queue the call is in (mid).
+    // The failed attempt takes its retry delay from general, the queue the call entered (the others agree).
     const more = ['mid', 'backup', 'last'].map((name): QueueConfig => ({ ...queue(retry), name, skills: [{ skill: name, minProficiency: 1 }] }));
     const app = instance(prefix, 'app-1', cfg, events, more);
     await app.store.configure([cfg, ...more], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { mid: 3, last: 3, english: 3 } }]);
