@@ -96,9 +96,22 @@ local ELIG = '([^,=]+)=(%a):(%d+)'
 local function avail_entry(a)
   return string.format('%.17g|%.17g|', a.lastEnd, a.calls) .. a.elig .. '|' .. a.sk .. '|' .. a.endpoint
 end
+-- Split with plain finds: a pattern with five captures walked every character through a
+-- character class (~4k instructions an agent), and claim reads every available agent.
+-- skills and xs are claim's (claim-agents.lua), named here so the table is made with room
+-- for them rather than grown when they are added.
 local function parse_avail(id, v)
-  local last_end, calls, elig, sk, endpoint = string.match(v or '', '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  return { id = id, lastEnd = tonumber(last_end) or 0, calls = tonumber(calls) or 0, elig = elig or '', sk = sk or '', endpoint = endpoint or '' }
+  v = v or ''
+  local p1 = string.find(v, '|', 1, true)
+  local p2 = p1 and string.find(v, '|', p1 + 1, true)
+  local p3 = p2 and string.find(v, '|', p2 + 1, true)
+  local p4 = p3 and string.find(v, '|', p3 + 1, true)
+  if not p4 then return { id = id, lastEnd = 0, calls = 0, elig = '', sk = '', endpoint = '', skills = nil, xs = nil } end
+  return {
+    id = id, lastEnd = tonumber(string.sub(v, 1, p1 - 1)) or 0, calls = tonumber(string.sub(v, p1 + 1, p2 - 1)) or 0,
+    elig = string.sub(v, p2 + 1, p3 - 1), sk = string.sub(v, p3 + 1, p4 - 1), endpoint = string.sub(v, p4 + 1),
+    skills = nil, xs = nil,
+  }
 end
 
 -- Whether the aq/as indexes are kept now (see av above), read once per script run.
