@@ -186,15 +186,6 @@ local function drop_indexes()
   idx_state = false
 end
 
--- A score as redis.call's argument. A Lua number is turned into text with '%.17g' on the way
--- in (2.6k instructions a number, a tenth of a bulk claim's index build); scores of whole
--- milliseconds below 2^53, which agent_score gives, are written with '%d' instead, which
--- Redis reads back as the same double.
-local function score_arg(x)
-  if x % 1 == 0 and x > -9007199254740992 and x < 9007199254740992 then return string.format('%d', x) end
-  return x
-end
-
 -- A member no agent id can be (bytes that are not UTF-8, longer than zset-max-listpack-value):
 -- a sorted set that a ZADD creates with it is a skiplist from the start. Redis creates a new
 -- sorted set as a listpack, where every insert scans the members before it: the first 128 of
@@ -212,7 +203,7 @@ local function build_indexes(ids)
   end
   for _, id in ipairs(ids) do
     local a = agent_info(id)
-    for q, code, sum in string.gmatch(a.elig, ELIG) do add(B .. 'aq:' .. q, score_arg(agent_score(code, a.lastEnd, a.calls, tonumber(sum))), id) end
+    for q, code, sum in string.gmatch(a.elig, ELIG) do add(B .. 'aq:' .. q, num_text(agent_score(code, a.lastEnd, a.calls, tonumber(sum))), id) end
     for skill, p in string.gmatch(a.sk, '([^,=]+)=(%d+)') do
       if xs[skill] then add(B .. 'as:' .. skill, p, id) end
     end
