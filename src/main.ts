@@ -9,6 +9,7 @@ import { loadFlowDir } from './flows/loader.ts';
 import { buildApp } from './http/app.ts';
 import { TokenAuth } from './http/auth.ts';
 import { AccessStore } from './records/access-store.ts';
+import { startAuditBeat } from './records/audit-beat.ts';
 import { AuditStore } from './records/audit-store.ts';
 import { RateLimiter } from './redis/rate-limiter.ts';
 import { TokenRevocations } from './redis/token-revocations.ts';
@@ -71,6 +72,8 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   const flows = new FlowRepository(bundle);
   const pool = createPool(config.databaseUrl, (err) => log.warn({ err: err.message }, 'postgres idle client error'));
   const accessStore = new AccessStore(pool);
+  const auditStore = new AuditStore(pool);
+  let stopAuditBeat: (() => void) | undefined;
   const redis = createRedis(config.redis.url);
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   const revocations = new TokenRevocations(redis, config.redis.prefix, accessStore, (err) => log.warn({ err: err.message }, 'token revocations: redis not answering'));
@@ -113,6 +116,11 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
         const applied = await migrate(pool);
         if (applied.length) log.info({ applied }, 'migrations applied');
       }
+      // Beats for this process's pending audit rows; resolves those of instances that stopped mid-change (a previous life of this one too).
+      stopAuditBeat ??= startAuditBeat(auditStore, {
+        resolved: (rows) => log.warn({ rows }, "audit rows left pending by a stopped instance resolved as 'interrupted'"),
+        failed: (err) => log.warn({ err: err.message }, 'audit writer beat not written'),
+      });
       // Stored flows are checked against the live queues: wait until routing has loaded them.
       await routingSeeded;
       const { conflicts } = await flows.sync(flowStore);
@@ -290,7 +298,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       },
     },
     audit: {
-      store: new AuditStore(pool),
+      store: auditStore,
       auth,
       readers: {
         queue: (name) => routingAdmin.queue(name) ?? null,
@@ -313,6 +321,7 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
       stopping = true;
       log.info({ reason, liveCalls: dispatcher?.liveCalls }, 'shutting down');
       await app.close();
+      stopAuditBeat?.();
       await dispatcher?.drain(config.shutdownDrainMs);
       await telephony.stop();
       const [flushed, opsFlushed] = await Promise.all([writer.drain(config.shutdownDrainMs), opsWriter.drain(config.shutdownDrainMs)]);

@@ -26,8 +26,9 @@ export interface AuditDeps {
  * the other instances. They are audited first: a 'pending' row with the state before is
  * written before the handler runs (if it cannot be, the change is refused: 503
  * `audit_unavailable`), then completed with the outcome and the state after. A crash in
- * between leaves the row 'pending': the change may have been made, and the log says so. How to
- * read what each changes; without a reader the answer's body is the "after".
+ * between leaves the row 'pending' until its writer's beat goes stale, then any instance resolves
+ * it as 'interrupted' (src/records/audit-beat.ts): the change may have been made, and the log
+ * says so. How to read what each changes; without a reader the answer's body is the "after".
  */
 const AUDITED_FIRST: Record<string, ((r: AuditReaders, p: Params) => unknown) | null> = {
   'PUT /queues/:name': (r, p) => r.queue(p.name!),
@@ -65,7 +66,7 @@ const AuditRow = z.object({
   target: z.string(),
   before: z.unknown(),
   after: z.unknown(),
-  outcome: z.enum(['pending', 'applied', 'refused', 'failed']),
+  outcome: z.enum(['pending', 'applied', 'refused', 'failed', 'interrupted']),
 });
 true satisfies Covers<z.output<typeof AuditRow>, StoredAuditEntry>;
 /** Never written to the log: a new key is shown once, to its creator. */
@@ -110,7 +111,7 @@ export function installAudit(app: FastifyInstance<any, any, any, any, any>, deps
     const read = AUDITED_FIRST[route];
     const outcome = reply.statusCode < 300 ? 'applied' : reply.statusCode < 500 ? 'refused' : 'failed';
     const after = outcome !== 'applied' ? null : read ? ((await read(deps.readers, req.params as Params)) ?? null) : redact(payload);
-    // The row stays 'pending' if this fails: the log still shows the change was attempted.
+    // The row stays 'pending' if this fails (then 'interrupted' once this process stops): the log still shows the change was attempted.
     await deps.store.complete(req.auditId, outcome, after).catch((err: unknown) => req.log.error({ err: (err as Error).message, action: route }, 'audit row not completed'));
     return payload;
   });

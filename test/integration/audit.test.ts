@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import type { Hotline } from '../../src/main.ts';
 import { startTestHotline } from './helpers/app.ts';
+import { ownDatabase } from './helpers/own-database.ts';
+import { waitUntil } from './helpers/wait.ts';
+import { AuditStore } from '../../src/records/audit-store.ts';
 import { migrate } from '../../src/records/migrate.ts';
 
 const ADMIN = 'admin-token-audit-test-000';
@@ -108,5 +111,84 @@ describe('audit log of admin changes (real Postgres)', () => {
 
   it('only admins read the log', async () => {
     expect((await req('GET', '/audit', SUPERVISOR)).statusCode).toBe(403);
+  });
+});
+
+describe('audit rows left pending by an instance that stopped mid-change (real Postgres)', () => {
+  // A database of its own: a sweep resolves every stale writer's rows, and other files' must not be among them.
+  let db: Awaited<ReturnType<typeof ownDatabase>>;
+  let pool: pg.Pool;
+  const entry = (target: string) => ({ actor: 'admin#1', action: 'PUT /queues/:name', target, before: null });
+  const outcomes = async (ids: number[]) =>
+    Object.fromEntries((await pool.query<{ id: string; outcome: string }>('SELECT id, outcome FROM audit_log WHERE id = ANY($1)', [ids])).rows.map((r) => [Number(r.id), r.outcome]));
+  /** The writer's last beat, `ago` back: as if it had stopped then (a running one beats every 20 s). */
+  const lastBeat = (store: AuditStore, ago: string) => pool.query('UPDATE audit_writers SET seen_at = now() - $2::interval WHERE id = $1', [store.writer, ago]);
+
+  beforeAll(async () => {
+    db = await ownDatabase('audit');
+    pool = new pg.Pool({ connectionString: db.url });
+    await migrate(pool);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+  });
+
+  it('a writer gone quiet for longer than the bound has its pending rows resolved as interrupted; a writer still beating keeps its own', async () => {
+    const crashed = new AuditStore(pool);
+    const running = new AuditStore(pool);
+    const lost = await crashed.begin(entry('name=lost'));
+    const done = await crashed.begin(entry('name=done'));
+    await crashed.complete(done, 'applied', { name: 'done' });
+    const inFlight = await running.begin(entry('name=in-flight'));
+    // A long change on a live writer: its beats go on (here a recent one), so its row is left alone.
+    const slow = await running.begin(entry('name=slow'));
+    await lastBeat(running, '30 seconds');
+    await lastBeat(crashed, '10 minutes');
+    // Rows written before migration 015 name no writer: judged by their own age.
+    const legacy = async (ago: string) =>
+      Number((await pool.query<{ id: string }>("INSERT INTO audit_log (actor, action, target, outcome, at) VALUES ('admin#1', 'PUT /queues/:name', 'name=legacy', 'pending', now() - $1::interval) RETURNING id", [ago])).rows[0]!.id);
+    const oldLegacy = await legacy('10 minutes');
+    const newLegacy = await legacy('5 seconds');
+
+    expect(await running.resolveInterrupted()).toBe(2);
+    expect(await outcomes([lost, done, inFlight, slow, oldLegacy, newLegacy])).toEqual({
+      [lost]: 'interrupted',
+      [done]: 'applied',
+      [inFlight]: 'pending',
+      [slow]: 'pending',
+      [oldLegacy]: 'interrupted',
+      [newLegacy]: 'pending',
+    });
+    // Another instance sweeping after it finds nothing left; the stale writer is forgotten.
+    expect(await new AuditStore(pool).resolveInterrupted()).toBe(0);
+    expect((await pool.query('SELECT 1 FROM audit_writers WHERE id = $1', [crashed.writer])).rowCount).toBe(0);
+
+    // The live writer's requests end: their rows get their outcomes.
+    await running.complete(inFlight, 'applied', { name: 'in-flight' });
+    await running.complete(slow, 'refused', null);
+    // A request that outlived its writer's beats (cut off from Postgres, not dead) still records what it did.
+    await crashed.complete(lost, 'failed', null);
+    expect(await outcomes([lost, inFlight, slow])).toEqual({ [lost]: 'failed', [inFlight]: 'applied', [slow]: 'refused' });
+  });
+
+  it('the app resolves its previous life\'s pending row when it starts, GET /audit says interrupted; another running instance\'s row stays pending', async () => {
+    const previousLife = new AuditStore(pool);
+    const otherInstance = new AuditStore(pool);
+    const target = `name=restarted${randomInt(1_000_000, 9_999_999)}`;
+    const lost = await previousLife.begin(entry(target));
+    await lastBeat(previousLife, '5 minutes');
+    const live = await otherInstance.begin(entry(`${target}-live`));
+    const { hotline, stop } = await startTestHotline('audit-restart', { DATABASE_URL: db.url, API_TOKENS: `admin:${ADMIN}`, REDIS_PREFIX: `${inject('redisPrefix')}audit-restart:` });
+    try {
+      const rows = async () =>
+        ((await hotline.app.inject({ method: 'GET', url: '/audit?action=PUT%20/queues/:name&limit=500', headers: { authorization: `Bearer ${ADMIN}` } })).json().entries as Array<{ id: number; outcome: string }>).filter(
+          (e) => e.id === lost || e.id === live,
+        );
+      await waitUntil(async () => (await rows()).some((e) => e.id === lost && e.outcome === 'interrupted'), 10_000, () => `row ${lost} still not interrupted`);
+      expect(await rows()).toEqual([expect.objectContaining({ id: live, outcome: 'pending' }), expect.objectContaining({ id: lost, target, outcome: 'interrupted' })]);
+    } finally {
+      await stop();
+    }
   });
 });
