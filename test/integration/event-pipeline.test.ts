@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +10,7 @@ import '../setup/provided.ts';
 import { migrate } from '../../src/records/migrate.ts';
 import { waitFor } from '../e2e/helpers/hotline-process.ts';
 import { callEvents, callEventWriter, isolatedPipeline, removeSpoolDirs, rowsOf } from './helpers/events.ts';
+import { freePort, RedisServer } from './helpers/redis-server.ts';
 import { TcpProxy } from './helpers/tcp-proxy.ts';
 
 const CHILD = resolve(import.meta.dirname, 'helpers/event-consumer-child.ts');
@@ -174,7 +174,7 @@ describe('durable event pipeline: Redis restart with AOF', () => {
       const port = await freePort();
       // appendfsync always for the kill -9: Redis then fsyncs before it replies. SHUTDOWN
       // fsyncs the AOF itself, so the default (everysec) is tested there.
-      const server = new RedisServer(port, dir, how === 'SIGKILL' ? ['--appendfsync', 'always'] : []);
+      const server = new RedisServer(port, { args: ['--appendonly', 'yes', '--dir', dir, ...(how === 'SIGKILL' ? ['--appendfsync', 'always'] : [])] });
       await server.start();
       const p = await isolatedPipeline();
       const writer = callEventWriter(pool, { ...p, redisUrl: `redis://127.0.0.1:${port}` });
@@ -227,56 +227,3 @@ describe('durable event pipeline: events Postgres refuses', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-/** A private redis-server with AOF on, restartable on the same port and data directory. */
-class RedisServer {
-  private proc: ChildProcess | null = null;
-  private readonly port: number;
-  private readonly dir: string;
-  private readonly extra: string[];
-
-  constructor(port: number, dir: string, extra: string[]) {
-    this.port = port;
-    this.dir = dir;
-    this.extra = extra;
-  }
-
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', this.dir, '--save', '', ...this.extra];
-    this.proc = spawn('redis-server', args, { stdio: 'ignore' });
-    const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined); // refused until the server listens
-    await waitFor(
-      async () => {
-        const ok = await probe.connect().then(() => probe.ping()).catch(() => null);
-        if (ok !== 'PONG') probe.disconnect();
-        return ok === 'PONG' && (await probe.info('persistence')).includes('loading:0');
-      },
-      10_000,
-      () => `redis-server on ${this.port} did not start`,
-    );
-    probe.disconnect();
-  }
-
-  async stop(how: 'SHUTDOWN' | 'SIGKILL'): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    if (how === 'SIGKILL') proc.kill('SIGKILL');
-    else {
-      const c = new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 0 });
-      c.on('error', () => undefined); // the server closes the connection as it exits
-      await c.call('SHUTDOWN').catch(() => undefined);
-      c.disconnect();
-    }
-    await exited;
-    this.proc = null;
-  }
-}
