@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the no-Docker start need, reusing whatever is already there:
 # SIPp, baresip, Chromium, espeak-ng and sox, a cached Debian sid chroot with Asterisk 22, the IVR
-# prompt WAVs, and Postgres/Redis when neither they nor a Docker engine answer. Idempotent;
+# prompt WAVs, redis-server and an en_US.UTF-8 locale for the tests that start a private Redis,
+# and Postgres/Redis when neither they nor a Docker engine answer. Idempotent;
 # a warm run takes about a second.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -16,6 +17,14 @@ command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v espeak-ng >/dev/null || need_pkgs+=(espeak-ng)
 command -v sox >/dev/null || need_pkgs+=(sox)
 command -v debootstrap >/dev/null || [ -x "$ASTERISK_CHROOT/usr/sbin/asterisk" ] || need_pkgs+=(debootstrap)
+# Tests that start a private redis-server (event-pipeline, routing-claim-collation) need the
+# binary even when the shared Redis runs elsewhere (Docker).
+command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+# routing-claim-collation runs one under en_US.UTF-8, a linguistic collation: Redis takes
+# LC_COLLATE from the environment and Lua's < on strings follows it. Debian ships the locale's
+# source in the locales package; it is compiled below.
+collation_locale() { locale -a 2>/dev/null | grep -qix 'en_US\.utf-\?8'; }
+collation_locale || [ -f /usr/share/i18n/locales/en_US ] || need_pkgs+=(locales)
 
 docker_up() { command -v docker >/dev/null && timeout 2 docker info >/dev/null 2>&1; }
 pg_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -28,10 +37,14 @@ if ! port_open $pg_hostport && ! docker_up; then
   start_pg=1
 fi
 if ! port_open $redis_hostport && ! docker_up; then
-  command -v redis-server >/dev/null || need_pkgs+=(redis-server)
   start_redis=1
 fi
 [ ${#need_pkgs[@]} -eq 0 ] || apt_install "${need_pkgs[@]}"
+if ! collation_locale; then
+  log "generating the en_US.UTF-8 locale"
+  as_root localedef -i en_US -f UTF-8 en_US.UTF-8 || die "localedef en_US.UTF-8 failed"
+  collation_locale || die "en_US.UTF-8 is still missing after localedef"
+fi
 
 if [ -n "$start_pg" ]; then
   log "starting Postgres"

@@ -1,11 +1,13 @@
 /**
  * Fixtures shared by the routing tests (unit and integration): queue and agent configs, waiting
- * calls, error codes, and the check that the availability indexes in Redis agree with the agents.
+ * calls, error codes, a claim checked against the reference planner, and the check that the
+ * availability indexes in Redis agree with the agents.
  */
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { queueSkillSum } from '../../src/routing/strategy.ts';
-import { RoutingError, type QueueConfig, type WaitingCall } from '../../src/routing/types.ts';
+import type { RoutingStore } from '../../src/routing/routing-store.ts';
+import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
+import { RoutingError, type Offer, type QueueConfig, type WaitingCall } from '../../src/routing/types.ts';
 
 export const MIN = 60_000;
 /** A fixed clock for routing tests (2027-01-15). */
@@ -76,4 +78,41 @@ export async function expectAvailabilityIndexes(
     if (indexed) expect((await redis.zrange(`${base}as:${s}`, 0, -1)).sort(), s).toEqual(holders);
     else expect(await redis.exists(`${base}as:${s}`), `as:${s} without #idx`).toBe(0);
   }
+}
+
+/** Offers as sorted 'call>agent' strings: which agent each call went to, in any order. */
+export const offerPairs = (offers: ReadonlyArray<{ callId: string; agentId: string }>): string[] =>
+  offers.map((o) => `${o.callId}>${o.agentId}`).sort();
+
+/** The planner's offers for its first `maxCalls` calls (all when 0), as claim stops there too. */
+export function firstCalls<T extends { callId: string }>(offers: T[], maxCalls: number): T[] {
+  if (maxCalls === 0) return offers;
+  const calls = new Set<string>();
+  return offers.filter((o) => {
+    if (!calls.has(o.callId)) {
+      if (calls.size === maxCalls) return false;
+      calls.add(o.callId);
+    }
+    return true;
+  });
+}
+
+/**
+ * One claim, checked against the reference planner (planClaim) on the same snapshot: the
+ * agents available now and the calls in `waiting`, which the offered calls then leave.
+ */
+export async function claimAsPlanned(
+  store: RoutingStore,
+  queues: readonly QueueConfig[],
+  waiting: Map<string, WaitingCall>,
+  now: number,
+  maxCalls: number,
+  label: string,
+): Promise<Offer[]> {
+  const available = (await store.listAgents()).filter((a) => a.state === 'available');
+  const expected = firstCalls(planClaim(queues, available, [...waiting.values()], now), maxCalls);
+  const got = await store.claim(now, maxCalls);
+  expect(offerPairs(got), label).toEqual(offerPairs(expected));
+  for (const o of got) waiting.delete(o.callId);
+  return got;
 }

@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { queue as baseQueue, expectAvailabilityIndexes, MIN, T0 } from '../helpers/routing-fixtures.ts';
+import { queue as baseQueue, claimAsPlanned, expectAvailabilityIndexes, MIN, T0 } from '../helpers/routing-fixtures.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
-import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
 import type { AgentConfig, Offer, QueueConfig, Strategy, WaitingCall } from '../../src/routing/types.ts';
 
 /**
@@ -20,20 +19,6 @@ afterAll(() => redis.quit());
 /** A queue of its own skill at `minProficiency`, no wrap-up. */
 const queue = (name: string, strategy: Strategy, minProficiency: number, agingPerMinute: number): QueueConfig =>
   baseQueue(name, { strategy, skills: [{ skill: name, minProficiency }], wrapUpSeconds: 0, agingPerMinute });
-const pairs = (offers: ReadonlyArray<{ callId: string; agentId: string }>) => offers.map((o) => `${o.callId}>${o.agentId}`).sort();
-
-/** The planner's offers for its first `maxCalls` calls (all when 0), as claim stops there too. */
-function firstCalls<T extends { callId: string }>(offers: T[], maxCalls: number): T[] {
-  if (maxCalls === 0) return offers;
-  const calls = new Set<string>();
-  return offers.filter((o) => {
-    if (!calls.has(o.callId)) {
-      if (calls.size === maxCalls) return false;
-      calls.add(o.callId);
-    }
-    return true;
-  });
-}
 
 describe('claim on floors of every size', () => {
   // 3..14 agents: the few-agents path; 20..30: small queue indexes; 120, 400: large queues.
@@ -75,15 +60,7 @@ describe('claim on floors of every size', () => {
           await store.enqueue(c);
         }
       };
-      /** One claim, checked against the planner on the same snapshot. */
-      const claimAndCheck = async (now: number, maxCalls: number, label: string): Promise<Offer[]> => {
-        const available = (await store.listAgents()).filter((a) => a.state === 'available');
-        const expected = firstCalls(planClaim(queues, available, [...waiting.values()], now), maxCalls);
-        const got = await store.claim(now, maxCalls);
-        expect(pairs(got), label).toEqual(pairs(expected));
-        for (const o of got) waiting.delete(o.callId);
-        return got;
-      };
+      const claimAndCheck = (now: number, maxCalls: number, label: string): Promise<Offer[]> => claimAsPlanned(store, queues, waiting, now, maxCalls, label);
 
       // Agents log in a few at a time with calls arriving, so every count of available agents
       // from 1 up is seen by some claim.
