@@ -49,5 +49,6 @@ export const scripts = {
   wrapUpEnded: load('wrap-up-ended.lua'),
   resetCalls: load('reset-calls.lua'),
   overflow: load('overflow.lua'),
+  releaseGoneRings: load('release-gone-rings.lua'),
   markCallback: load('mark-callback.lua'),
 } as const;

@@ -16,7 +16,8 @@ import type { Offer } from './types.ts';
  * callback request it can rebuild from Redis) or ends it. An owner with no beat at all (a
  * version before the beat, during a rolling deploy) is not judged: its offers are handed over.
  * The instance that judges an owner gone also takes the offers handed to it before (in its
- * last 30 s), which nobody would take otherwise.
+ * last 30 s), which nobody would take otherwise. Owners gone with something left to clear are
+ * also found on each beat (goneToSweep), so nothing waits for a claim to find them.
  */
 export interface OfferRelayPort {
   /** Hands `offer` to its owner. */
@@ -27,10 +28,17 @@ export interface OfferRelayPort {
   gone(owner: string): Promise<boolean>;
   /** Up to 100 of the offers handed to `owner`, oldest first, taken only while it is gone (none once it beats again). */
   takeGone(owner: string): Promise<Offer[]>;
+  /**
+   * Owners gone (this one aside) with something left to clear: offers in their list, or rings
+   * not released since they fell silent (RoutingStore.releaseGoneOwnerRings, which records in
+   * `<prefix>routing:rings-freed` the last beat it ran for).
+   */
+  goneToSweep(): Promise<string[]>;
 }
 
 const BEAT_MS = 5_000;
-const GONE_MS = 30_000;
+/** An owner silent for longer than this is gone (far longer than a restart takes). */
+export const OWNER_GONE_MS = 30_000;
 const TAKE_MAX = 100;
 
 /**
@@ -43,6 +51,23 @@ const TAKE_GONE = new LuaScript(
   `local last = redis.call('HGET', ARGV[1] .. 'instances', ARGV[2])
 if not last or tonumber(last) >= tonumber(ARGV[3]) then return {} end
 return redis.call('LPOP', ARGV[1] .. 'offers:' .. ARGV[2], ARGV[4]) or {}`,
+);
+
+/**
+ * goneToSweep: ARGV[1] key base, [2] this instance, [3] beats before this (ms) are gone. One
+ * read of the beats, then two small reads per gone owner only: what each beat costs.
+ */
+const GONE_TO_SWEEP = new LuaScript(
+  'gone-to-sweep',
+  `local out, beats = {}, redis.call('HGETALL', ARGV[1] .. 'instances')
+for i = 1, #beats, 2 do
+  local owner, last = beats[i], beats[i + 1]
+  if owner ~= ARGV[2] and tonumber(last) < tonumber(ARGV[3])
+    and (redis.call('LLEN', ARGV[1] .. 'offers:' .. owner) > 0 or redis.call('HGET', ARGV[1] .. 'rings-freed', owner) ~= last) then
+    out[#out + 1] = owner
+  end
+end
+return out`,
 );
 
 export class OfferRelay implements OfferRelayPort {
@@ -59,9 +84,17 @@ export class OfferRelay implements OfferRelayPort {
     this.now = now;
   }
 
-  /** Beats now and every 5 s until stop(). */
-  async start(): Promise<void> {
-    const beat = () => this.redis.hset(`${this.base}instances`, this.instanceId, String(this.now()));
+  /**
+   * Beats now and every 5 s until stop(). `afterBeat` runs after each beat that was written
+   * (routing's sweep of gone owners): the beat is the only periodic work, so the sweep adds no
+   * loop of its own, and it runs only while this instance counts as alive. Its failure is its
+   * own to report: it never stops the beat.
+   */
+  async start(afterBeat?: () => Promise<void>): Promise<void> {
+    const beat = async () => {
+      await this.redis.hset(`${this.base}instances`, this.instanceId, String(this.now()));
+      await afterBeat?.().catch(() => undefined);
+    };
     await beat();
     this.beat = setInterval(() => void beat().catch(() => undefined), BEAT_MS);
     this.beat.unref();
@@ -75,12 +108,16 @@ export class OfferRelay implements OfferRelayPort {
 
   async gone(owner: string): Promise<boolean> {
     const last = await this.redis.hget(`${this.base}instances`, owner);
-    return last !== null && this.now() - Number(last) > GONE_MS;
+    return last !== null && this.now() - Number(last) > OWNER_GONE_MS;
   }
 
   async takeGone(owner: string): Promise<Offer[]> {
-    const items = (await TAKE_GONE.run(this.redis, [this.base, owner, this.now() - GONE_MS, TAKE_MAX])) as string[];
+    const items = (await TAKE_GONE.run(this.redis, [this.base, owner, this.now() - OWNER_GONE_MS, TAKE_MAX])) as string[];
     return items.map((s) => JSON.parse(s) as Offer);
+  }
+
+  async goneToSweep(): Promise<string[]> {
+    return (await GONE_TO_SWEEP.run(this.redis, [this.base, this.instanceId, this.now() - OWNER_GONE_MS])) as string[];
   }
 
   async forward(offer: Offer): Promise<void> {

@@ -8,7 +8,7 @@ import type { FlowInput } from '../flows/state.ts';
 import { maskNumber, type Logger } from '../log/logger.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
 import { estimateWaitSeconds } from './estimate-wait.ts';
-import type { OfferRelayPort } from './offer-relay.ts';
+import { OWNER_GONE_MS, type OfferRelayPort } from './offer-relay.ts';
 import type { CallbackKept, RoutingStore } from './routing-store.ts';
 import type { CallbackRequest, RoutingTimers, TimerJob } from './routing-timers.ts';
 import type { AgentAction, AgentStateChange, Offer, QueueConfig } from './types.ts';
@@ -20,6 +20,13 @@ const PAUSE_REASONS: Record<string, string> = { '1': 'break', '2': 'lunch', '3':
 const FIRST_ANNOUNCEMENT_S = 2;
 /** How long a callback rings the caller before it counts as failed. */
 const CALLBACK_RING_S = 30;
+/**
+ * A ring that started up to this long after a gone instance's last beat was its own (it beat
+ * every 5 s, so it claimed or took nothing later than that); one that started after the owner
+ * was judged gone (30 s) is a live instance serving its callback request. Half-way between
+ * leaves room for the instances' clocks to differ.
+ */
+const GONE_OWNER_RING_MS = OWNER_GONE_MS / 2;
 
 /** A queue's callbackRetry when it sets none. */
 export const DEFAULT_CALLBACK_RETRY = { maxAttempts: 3, retrySeconds: 120 } as const;
@@ -128,6 +135,7 @@ export class RoutingService implements QueuePort, AgentSide {
   private readonly legs = new Map<string, Leg>();
   private dispatching: Promise<void> | null = null;
   private again = false;
+  private sweeping = false;
 
   constructor(deps: RoutingServiceDeps) {
     this.deps = deps;
@@ -480,13 +488,54 @@ export class RoutingService implements QueuePort, AgentSide {
     const { relay, log } = this.deps;
     if (!relay) return;
     try {
+      // Rings first: the release leaves alone the offers in the list at that moment, and only
+      // pops after it take from the list, so no offer is both released and served.
+      await this.releaseGoneOwnerRings(owner);
       for (let offers = await relay.takeGone(owner); offers.length; offers = await relay.takeGone(owner)) {
         log.warn({ owner, offers: offers.length }, 'offers handed to an instance that is gone: served here');
-        for (const offer of offers) await this.serveOffer(offer, owner);
+        for (const offer of offers) {
+          if (await this.deps.store.adoptGoneOffer(offer.callId, offer.agentId, this.deps.now())) await this.serveOffer(offer, owner);
+          else log.warn({ callId: offer.callId, agentId: offer.agentId, owner }, 'offer of an instance that is gone no longer stands: dropped');
+        }
       }
     } catch (err) {
       log.error({ err, owner }, 'offers of an instance that is gone not taken');
     }
+  }
+
+  /**
+   * The heartbeat's sweep (OfferRelay.start runs it after each beat, on every instance): owners
+   * gone with offers left in their list or rings not yet released are served as when a claim
+   * finds them gone, so a gone instance none of whose callers waits any more does not leave
+   * agents ringing for ever. Instances sweeping at once split the work (each release and each
+   * pop is one Lua step); one sweep at a time here.
+   */
+  async sweepGoneOwners(): Promise<void> {
+    const { relay, log } = this.deps;
+    if (!relay || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      for (const owner of await relay.goneToSweep()) await this.serveGoneOwnerOffers(owner);
+    } catch (err) {
+      log.error({ err }, 'sweep of instances that are gone failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /**
+   * Agents a gone instance left ringing for its callers with no offer anyone holds (it had
+   * originated their legs, or taken the offers from its list, then died): free them, put its
+   * callback requests back in their place and end its ordinary callers (instance_lost).
+   */
+  private async releaseGoneOwnerRings(owner: string): Promise<void> {
+    const now = this.deps.now();
+    const r = await this.deps.store.releaseGoneOwnerRings(owner, now - OWNER_GONE_MS, GONE_OWNER_RING_MS, now);
+    if (!r.changes.length) return;
+    this.deps.log.warn({ owner, agents: r.changes.map((c) => c.agentId), requeued: r.requeued.length, lost: r.lost.length }, 'agents left ringing by an instance that is gone: freed');
+    this.logChanges(r.changes);
+    for (const lost of r.lost) if (lost.channelId) await this.endLostCall(lost.channelId, owner);
+    this.kick();
   }
 
   /** Serves the offers other instances' claims made for callers this instance owns. */

@@ -15,6 +15,7 @@ import {
   type AnsweredResult,
   type CallEndedResult,
   type CallerLeftResult,
+  type GoneOwnerRingsResult,
   type Offer,
   type QueueConfig,
   type RingNoAnswerResult,
@@ -223,6 +224,39 @@ export class RoutingStore {
   async callerLeft(callId: string, now = Date.now()): Promise<CallerLeftResult> {
     const r = (await this.json(scripts.callerLeft, callId, now)) as { was: CallerLeftResult['was']; changes: RawChange[]; ringingAgents: string[]; channel: string };
     return { was: r.was, channelId: r.channel || null, ringingAgents: list(r.ringingAgents), changes: list(r.changes).map(toChange) };
+  }
+
+  /**
+   * Frees the agents an instance that is gone (`owner`: its last beat before `goneBefore`) left
+   * ringing for its callers, once per silence, in one step with that check: rings that started
+   * up to `ownRingMs` after its last beat and are not for an offer still in its list. Its
+   * callback requests go back to their place, its ordinary callers leave routing (see
+   * release-gone-rings.lua). Nothing when it is alive or was already swept since its last beat.
+   */
+  async releaseGoneOwnerRings(owner: string, goneBefore: number, ownRingMs: number, now = Date.now()): Promise<GoneOwnerRingsResult> {
+    const r = (await this.json(scripts.releaseGoneRings, owner, goneBefore, ownRingMs, now)) as {
+      changes: RawChange[];
+      requeued: string[];
+      lost: Array<{ callId: string; channel: string }>;
+    };
+    return { changes: list(r.changes).map(toChange), requeued: list(r.requeued), lost: list(r.lost).map((l) => ({ callId: l.callId, channelId: l.channel || null })) };
+  }
+
+  /**
+   * A live instance is about to ring `agentId` for an offer it took from a gone instance's
+   * list. True if the agent still rings for `callId` (false: a stale offer, to drop), and its
+   * ring now counts from `now`: releaseGoneOwnerRings, which tells the gone instance's own rings
+   * by when they started, leaves this one alone even in a later silence of that instance.
+   */
+  async adoptGoneOffer(callId: string, agentId: string, now = Date.now()): Promise<boolean> {
+    const r = await this.redis.eval(
+      "local v = redis.call('HMGET', KEYS[1], 'state', 'call') if v[1] ~= 'ringing' or v[2] ~= ARGV[1] then return 0 end redis.call('HSET', KEYS[1], 'since', ARGV[2]) return 1",
+      1,
+      `${this.base}a:${agentId}`,
+      callId,
+      String(now),
+    );
+    return r === 1;
   }
 
   /**

@@ -162,6 +162,16 @@ export interface CallerLeftResult {
   readonly changes: readonly AgentStateChange[];
 }
 
+/** What releaseGoneOwnerRings freed of an instance that is gone. */
+export interface GoneOwnerRingsResult {
+  /** The agents that were ringing for its callers, now available. */
+  readonly changes: readonly AgentStateChange[];
+  /** Its callback requests, back in their place for the next claim. */
+  readonly requeued: readonly string[];
+  /** Its ordinary callers, out of routing, with their channel as enqueued (null: none kept) for their instance_lost end. */
+  readonly lost: ReadonlyArray<{ readonly callId: string; readonly channelId: string | null }>;
+}
+
 export interface CallEndedResult {
   /** 0 means the agent is available at once; otherwise call wrapUpEnded after this long. */
   readonly wrapUpSeconds: number;

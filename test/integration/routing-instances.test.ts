@@ -270,3 +270,171 @@ describe('offers between instances', () => {
     expect((await b.take()).map((o) => o.callId)).toEqual(['c-150']);
   });
 });
+
+describe('instances that are gone, found by the beat', () => {
+  const withCallback: QueueConfig = { ...general, callback: true };
+  const fresh = () => `${inject('redisPrefix')}gone-${randomUUID().slice(0, 8)}:`;
+  const join = (b: { service: RoutingService }, callId: string, channelId: string) =>
+    b.service.enqueue({ callId, channelId, caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' });
+  /** A caller that asked for a callback and hung up. */
+  const leaveCallback = async (b: { service: RoutingService }, callId: string, channelId: string) => {
+    expect(await join(b, callId, channelId)).toMatchObject({ ok: true });
+    expect(await b.service.requestCallback(callId)).toEqual({ ok: true });
+    await b.service.callEnded(callId);
+  };
+  const loggedInPaused = async (a: { store: RoutingStore; service: RoutingService }, ids: string[]) => {
+    await a.store.configure([withCallback], ids.map((id) => ({ id, endpoint: `PJSIP/${id}`, skills: { general: 3 } })));
+    for (const id of ids) {
+      await a.service.changeAgentState(id, 'login');
+      await a.service.changeAgentState(id, 'pause', 'break');
+    }
+  };
+  const stateOf = async (store: RoutingStore, id: string) => (await store.agentState(id))?.state;
+
+  it("a gone instance's offers, when none of its callers waits any more: the next beat of two live instances serves each once", async () => {
+    const prefix = fresh();
+    const a = await instance(prefix, 'app-a', withCallback);
+    const c = await instance(prefix, 'app-c', withCallback);
+    const b = await instance(prefix, 'app-b', withCallback, { follow: false });
+    await beatOnce(a, b, c);
+    await loggedInPaused(a, ['a1', 'a2']);
+    // B's callers: a callback request, then an ordinary caller whose record had reached seq 3.
+    const callback = `cb-${randomUUID()}`;
+    const ordinary = randomUUID();
+    const registry = new RedisCallRegistry(redis, prefix);
+    await registry.register('ch-2', ordinary);
+    await registry.updateSeq('ch-2', 3);
+    await leaveCallback(b, callback, 'ch-1');
+    expect(await join(b, ordinary, 'ch-2')).toMatchObject({ ok: true });
+    // Both are offered while B still counts as alive: handed to B, which has crashed.
+    await a.service.changeAgentState('a1', 'unpause');
+    await waitUntil(async () => (await redis.llen(`${prefix}routing:offers:app-b`)) === 1, 5_000, () => 'the first offer was not handed to B');
+    await a.service.changeAgentState('a2', 'unpause');
+    await waitUntil(async () => (await redis.llen(`${prefix}routing:offers:app-b`)) === 2, 5_000, () => 'the second offer was not handed to B');
+    expect([await stateOf(a.store, 'a1'), await stateOf(a.store, 'a2')]).toEqual(['ringing', 'ringing']);
+
+    // B falls silent. Nothing of its waits, so no claim will find it gone: A and C beat at once.
+    await silence(prefix, 'app-b');
+    expect(await a.relay.goneToSweep()).toEqual(['app-b']);
+    await Promise.all([a.relay.start(() => a.service.sweepGoneOwners()), c.relay.start(() => c.service.sweepGoneOwners())]);
+    a.relay.stop();
+    c.relay.stop();
+
+    expect(await redis.llen(`${prefix}routing:offers:app-b`)).toBe(0);
+    // Nothing is left to sweep: later beats cost one read.
+    expect(await a.relay.goneToSweep()).toEqual([]);
+    // The callback request rings a1 from one live instance only.
+    expect([...a.originated(), ...c.originated()]).toEqual([expect.stringMatching(new RegExp(`^originate PJSIP/a1 \\S+ agentleg,${callback},a1$`))]);
+    expect(b.originated()).toEqual([]);
+    // The ordinary caller left routing, freed a2, and its record ended once.
+    expect(await redis.exists(`${prefix}routing:c:${ordinary}`)).toBe(0);
+    expect(await stateOf(a.store, 'a2')).toBe('available');
+    expect([...a.events, ...c.events].filter((e) => e.type === 'call.ended')).toEqual([
+      { id: expect.any(String), callId: ordinary, seq: 4, type: 'call.ended', at: expect.any(String), data: { cause: 'instance_lost', instance: 'app-b' } },
+    ]);
+  });
+
+  it('agents a gone instance left ringing for offers it had taken itself are freed by the next beat: its callback request is offered again, its ordinary caller ends (instance_lost)', async () => {
+    const prefix = fresh();
+    const a = await instance(prefix, 'app-a', withCallback);
+    const b = await instance(prefix, 'app-b', withCallback, { follow: false });
+    await beatOnce(a, b);
+    await loggedInPaused(a, ['a1', 'a2']);
+    const callback = `cb-${randomUUID()}`;
+    const ordinary = randomUUID();
+    const registry = new RedisCallRegistry(redis, prefix);
+    await registry.register('ch-2', ordinary);
+    await registry.updateSeq('ch-2', 2);
+    await leaveCallback(b, callback, 'ch-1');
+    expect(await join(b, ordinary, 'ch-2')).toMatchObject({ ok: true });
+    // B's own claims ring both agents from B; then B dies with the legs.
+    await b.service.changeAgentState('a1', 'unpause');
+    await waitUntil(() => b.originated().length === 1, 5_000, () => `B originated ${JSON.stringify(b.originated())}`);
+    await b.service.changeAgentState('a2', 'unpause');
+    await waitUntil(() => b.originated().length === 2, 5_000, () => `B originated ${JSON.stringify(b.originated())}`);
+    expect(b.originated()).toEqual([expect.stringMatching(/^originate PJSIP\/a1 \S+ agentleg,cb-/), expect.stringMatching(/^originate PJSIP\/a2 \S+ agentleg,/)]);
+    // Its last beat was a minute ago; it had rung the agents 2 s after it.
+    const lastBeat = Date.now() - 60_000;
+    await redis.hset(`${prefix}routing:instances`, 'app-b', String(lastBeat));
+    for (const id of ['a1', 'a2']) await redis.hset(`${prefix}routing:a:${id}`, 'since', String(lastBeat + 2_000));
+    expect(await redis.llen(`${prefix}routing:offers:app-b`)).toBe(0);
+
+    await a.relay.start(() => a.service.sweepGoneOwners());
+    a.relay.stop();
+
+    // The ordinary caller is out of routing and its record ended once, after its seq 2.
+    expect(await redis.exists(`${prefix}routing:c:${ordinary}`)).toBe(0);
+    expect(a.events.filter((e) => e.type === 'call.ended')).toEqual([
+      { id: expect.any(String), callId: ordinary, seq: 3, type: 'call.ended', at: expect.any(String), data: { cause: 'instance_lost', instance: 'app-b' } },
+    ]);
+    // The callback request went back to its place; the claim that followed rings a freed agent from A.
+    await waitUntil(() => a.originated().length === 1, 5_000, () => `A originated ${JSON.stringify(a.originated())}`);
+    expect(a.originated()[0]).toMatch(new RegExp(`^originate PJSIP/a[12] \\S+ agentleg,${callback},a[12]$`));
+    const states = [await stateOf(a.store, 'a1'), await stateOf(a.store, 'a2')].sort();
+    expect(states).toEqual(['available', 'ringing']);
+    // Once per silence: the next beat leaves A's ring alone.
+    await a.relay.start(() => a.service.sweepGoneOwners());
+    a.relay.stop();
+    expect([await stateOf(a.store, 'a1'), await stateOf(a.store, 'a2')].sort()).toEqual(['available', 'ringing']);
+    expect(a.originated()).toHaveLength(1);
+  });
+
+  it("frees only the rings a gone instance started itself: not an offer still in its list, nor a live instance's later ring, nor another instance's; once per silence", async () => {
+    const prefix = fresh();
+    const store = new RoutingStore(redis, prefix);
+    const ids = ['r1', 'r2', 'r3', 'r4', 'r5'];
+    await store.configure([withCallback], ids.map((id) => ({ id, endpoint: `PJSIP/${id}`, skills: { general: 3 } })));
+    const now = Date.now();
+    const lastBeat = now - 60_000;
+    await redis.hset(`${prefix}routing:instances`, { 'app-b': String(lastBeat), 'app-x': String(now) });
+    /** `agent` logs in, `callId` (of `owner`) joins, and a claim at `at` rings the one for the other. */
+    const ring = async (agent: string, callId: string, owner: string, at: number, channelId?: string) => {
+      await store.changeAgentState(agent, 'login', undefined, at);
+      await store.enqueue({ callId, queue: 'general', skills: [], priority: 0, enqueuedAt: at, owner, ...(channelId ? { channelId } : {}) });
+      return store.claim(at);
+    };
+    await ring('r1', 'own', 'app-b', lastBeat + 2_000, 'ch-own');
+    await store.changeAgentState('r2', 'login', undefined, lastBeat + 2_000);
+    await store.changeAgentState('r2', 'pause', 'break', lastBeat + 2_000);
+    await store.enqueue({ callId: 'own-cb', queue: 'general', skills: [], priority: 0, enqueuedAt: lastBeat + 2_000, owner: 'app-b' });
+    expect(await store.markCallback('own-cb', '13800138000', { dialed: '10010', entryQueue: 'general', overflowApplied: [], recordId: randomUUID(), seq: 0 })).toBe(true);
+    await store.changeAgentState('r2', 'unpause', undefined, lastBeat + 2_000);
+    expect(await store.claim(lastBeat + 2_000)).toMatchObject([{ callId: 'own-cb', agentId: 'r2' }]);
+    // Handed to B in its last seconds: still in its list, for takeGone.
+    const [listed] = await ring('r3', 'listed', 'app-b', lastBeat + 3_000);
+    await redis.rpush(`${prefix}routing:offers:app-b`, JSON.stringify(listed));
+    // Rung after B was judged gone: a live instance serving B's callback request.
+    await ring('r4', 'late', 'app-b', lastBeat + 31_000);
+    // Another instance's caller, rung as early.
+    await ring('r5', 'other', 'app-x', lastBeat + 2_000);
+    expect((await store.listAgents()).map((a) => a.state)).toEqual(['ringing', 'ringing', 'ringing', 'ringing', 'ringing']);
+
+    // Alive: nothing.
+    expect(await store.releaseGoneOwnerRings('app-x', now - 30_000, 15_000, now)).toEqual({ changes: [], requeued: [], lost: [] });
+    const r = await store.releaseGoneOwnerRings('app-b', now - 30_000, 15_000, now);
+    expect(r.changes.map((c) => [c.agentId, c.from, c.to]).sort()).toEqual([
+      ['r1', 'ringing', 'available'],
+      ['r2', 'ringing', 'available'],
+    ]);
+    expect(r.requeued).toEqual(['own-cb']);
+    expect(r.lost).toEqual([{ callId: 'own', channelId: 'ch-own' }]);
+    expect((await store.listAgents()).map((a) => a.state)).toEqual(['available', 'available', 'ringing', 'ringing', 'ringing']);
+    expect(await redis.exists(`${prefix}routing:c:own`)).toBe(0);
+    expect(await store.position('own-cb')).toBe(1);
+    // Once per silence: a live instance has just taken the listed offer from B's list (takeGone)
+    // and is about to ring r3 for it; a second release must not free r3 meanwhile (it would be
+    // offered again while that ring goes on).
+    expect(await redis.lpop(`${prefix}routing:offers:app-b`)).toBe(JSON.stringify(listed));
+    expect(await store.releaseGoneOwnerRings('app-b', now - 30_000, 15_000, now)).toEqual({ changes: [], requeued: [], lost: [] });
+    expect(await store.adoptGoneOffer('listed', 'r3', now)).toBe(true);
+    // A stale offer (its agent rings for another call) is not adopted.
+    expect(await store.adoptGoneOffer('listed', 'r4', now)).toBe(false);
+    // B restarted, beat once more 20 s later and fell silent again: that silence is swept too,
+    // and r4's ring, now within B's own time, is freed (its caller kept no channel); r3's ring,
+    // adopted by a live instance, is not.
+    await redis.hset(`${prefix}routing:instances`, 'app-b', String(lastBeat + 20_000));
+    const again = await store.releaseGoneOwnerRings('app-b', now - 30_000, 15_000, now);
+    expect(again.changes.map((c) => c.agentId)).toEqual(['r4']);
+    expect(again.lost).toEqual([{ callId: 'late', channelId: null }]);
+  });
+});
