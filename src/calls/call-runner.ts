@@ -45,6 +45,13 @@ export interface RunnerDeps {
   onEnded(runner: CallRunner): void;
   /** Persists what a restarted app needs to close this call (see call-registry). */
   onSeq(seq: number): void;
+  /**
+   * Claims the right to record this call's end (CallRegistry.claimEnd): false when another
+   * instance has ended its record already, having judged this one gone while the caller waited
+   * in a queue (call.ended instance_lost) — this instance was only stalled. Asked only for a
+   * call that went to a queue, the only kind another instance ends. Absent: always recorded.
+   */
+  claimEnd?(): Promise<boolean>;
 }
 
 /** Dialplan context that dials a transfer target out of the trunk (extensions.conf). */
@@ -66,6 +73,8 @@ export class CallRunner {
   private readonly timers = new Map<string, { cancel(): void }>();
   private idle: Promise<void> = Promise.resolve();
   private resolveIdle: (() => void) | null = null;
+  /** The call was handed to routing (Enqueue): from then on another instance may end its record. */
+  private routed = false;
 
   constructor(callId: string, channelId: string, initial: FlowState, deps: RunnerDeps) {
     this.callId = callId;
@@ -109,7 +118,7 @@ export class CallRunner {
         } catch (err) {
           // The interpreter is tested never to throw; if it does, end the call rather than wedge it.
           this.deps.log.error({ err, input: input.type }, 'interpreter threw');
-          this.record('call.ended', { cause: 'error', node: this.state.node });
+          if (await this.mayRecordEnd()) this.record('call.ended', { cause: 'error', node: this.state.node });
           this.state = { ...this.state, phase: { kind: 'ended' } };
           await this.deps.telephony.hangup(this.channelId).catch(() => undefined);
           result = null;
@@ -175,6 +184,7 @@ export class CallRunner {
             variables: cmd.variables,
           });
         case 'Enqueue': {
+          this.routed = true;
           const r = await this.deps.queues.enqueue({
             callId: this.callId,
             channelId: this.channelId,
@@ -200,6 +210,7 @@ export class CallRunner {
           return;
         }
         case 'RecordEvent':
+          if (cmd.event === 'call.ended' && !(await this.mayRecordEnd())) return;
           return this.record(cmd.event, cmd.data);
       }
     } catch (err) {
@@ -211,6 +222,18 @@ export class CallRunner {
       this.deps.log.error({ err, command: cmd.type }, 'command failed');
       this.mailbox.push({ type: 'command.failed', command: cmd.type, error: (err as Error).message });
     }
+  }
+
+  /**
+   * Whether this runner records its call's end: yes, unless the call went to a queue and
+   * another instance has already ended its record, so that exactly one call.ended exists. If
+   * the claim cannot be made (Redis down) the end is recorded, as before the claim existed.
+   */
+  private async mayRecordEnd(): Promise<boolean> {
+    if (!this.routed || !this.deps.claimEnd) return true;
+    if (await this.deps.claimEnd().catch(() => true)) return true;
+    this.deps.log.warn('call already ended by another instance that found this one gone: its end is not recorded again');
+    return false;
   }
 
   private cancelTimers(): void {

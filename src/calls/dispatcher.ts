@@ -141,6 +141,7 @@ export class Dispatcher {
       queues: this.deps.queues ?? noRouting,
       log,
       onSeq: (seq) => void this.deps.registry.updateSeq(event.channelId, seq).catch(() => undefined),
+      claimEnd: async () => (await this.deps.registry.claimEnd(event.channelId)) !== 'ended',
       onEnded: (r) => this.forget(r),
     });
     this.byChannel.set(event.channelId, runner);

@@ -8,6 +8,7 @@ import { FakeTelephony } from '../unit/fakes/fake-telephony.ts';
 import { systemClock } from '../../src/calls/call-runner.ts';
 import { Dispatcher } from '../../src/calls/dispatcher.ts';
 import type { CallEvent } from '../../src/domain/call-event.ts';
+import { FlowSchema } from '../../src/flows/schema.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { RedisCallRegistry } from '../../src/redis/redis-call-registry.ts';
 import { OfferRelay } from '../../src/routing/offer-relay.ts';
@@ -436,5 +437,52 @@ describe('instances that are gone, found by the beat', () => {
     const again = await store.releaseGoneOwnerRings('app-b', now - 30_000, 15_000, now);
     expect(again.changes.map((c) => c.agentId)).toEqual(['r4']);
     expect(again.lost).toEqual([{ callId: 'late', channelId: null }]);
+  });
+
+  it("a stalled instance's caller ended elsewhere (instance_lost): its own call handler, running again, records no second call.ended", async () => {
+    const prefix = fresh();
+    const a = await instance(prefix, 'app-a');
+    const b = await instance(prefix, 'app-b', general, { follow: false });
+    await beatOnce(a, b);
+    await loggedInPaused(a, ['a1']);
+    // B's dispatcher runs the caller's flow: it waits in the queue.
+    const flow = FlowSchema.parse({
+      id: 'q',
+      version: 1,
+      name: 'q',
+      language: 'zh',
+      start: 'wait',
+      nodes: { wait: { type: 'queue', queue: 'general', next: 'bye' }, bye: { type: 'hangup', reason: 'completed' } },
+    });
+    const bEvents: CallEvent[] = [];
+    const dispatcher = new Dispatcher({
+      telephony: b.telephony,
+      events: { append: (e) => void bEvents.push(e) },
+      registry: new RedisCallRegistry(redis, prefix),
+      clock: systemClock,
+      flows: { get: () => flow, active: () => flow, forNumber: () => flow },
+      http: { request: async () => ({ ok: true, status: 200, body: {} }) },
+      sms: { request: async () => undefined },
+      queues: b.service,
+      log: createLogger('silent'),
+    });
+    dispatcher.attach();
+    const at = new Date().toISOString();
+    b.telephony.emit({ type: 'channel.entered', channelId: 'ch-1', args: ['inbound', '10010'], channelName: 'PJSIP/trunk-00000001', caller: { number: '13800138000', name: '' }, at });
+    await waitUntil(() => bEvents.some((e) => e.type === 'queue.joined'), 5_000, () => `B's caller did not join: ${JSON.stringify(bEvents)}`);
+    const callId = bEvents[0]!.callId;
+
+    // B stalls past 30 s; A's claim finds it gone and ends the caller's record.
+    await silence(prefix, 'app-b');
+    await a.service.changeAgentState('a1', 'unpause');
+    await waitUntil(() => a.events.length > 0, 5_000, () => 'A did not end the lost call');
+    expect(a.events).toEqual([{ id: expect.any(String), callId, seq: expect.any(Number), type: 'call.ended', at: expect.any(String), data: { cause: 'instance_lost', instance: 'app-b' } }]);
+
+    // B runs again: its caller hangs up, and its flow ends the call.
+    b.telephony.emit({ type: 'channel.hangup_requested', channelId: 'ch-1', cause: 16, at: new Date().toISOString() });
+    await waitUntil(() => dispatcher.liveCalls === 0, 5_000, () => "B's call handler did not end");
+    expect(bEvents.filter((e) => e.type === 'call.ended')).toEqual([]);
+    expect([...a.events, ...bEvents].filter((e) => e.callId === callId && e.type === 'call.ended')).toHaveLength(1);
+    expect(await redis.exists(`${prefix}channel:ch-1`)).toBe(0);
   });
 });

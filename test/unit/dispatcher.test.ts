@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CallRecordRef, CallRegistry } from '../../src/calls/call-registry.ts';
 import type { Clock } from '../../src/calls/call-runner.ts';
 import { Dispatcher, type FlowDirectory } from '../../src/calls/dispatcher.ts';
+import type { QueuePort } from '../../src/calls/queue-port.ts';
 import type { CallEvent } from '../../src/domain/call-event.ts';
 import { FlowSchema, type Flow } from '../../src/flows/schema.ts';
 import type { HttpResult } from '../../src/integrations/http-services.ts';
@@ -13,6 +14,8 @@ import { FakeTelephony } from './fakes/fake-telephony.ts';
 class MemoryRegistry implements CallRegistry {
   readonly map = new Map<string, CallRecordRef>();
   readonly ended = new Set<string>();
+  /** Channels whose end was claimed, in order. */
+  readonly claims: string[] = [];
   async register(ch: string, callId: string) {
     this.map.set(ch, { callId, seq: 0 });
   }
@@ -24,6 +27,7 @@ class MemoryRegistry implements CallRegistry {
     return this.map.get(ch) ?? null;
   }
   async claimEnd(ch: string) {
+    this.claims.push(ch);
     const r = this.map.get(ch);
     if (!r) return null;
     if (this.ended.has(ch)) return 'ended' as const;
@@ -65,13 +69,29 @@ const MAIN = flow({
   },
 });
 const NIS = flow({ id: 'not-in-service', version: 1, name: 'n', language: 'zh', start: 'x', nodes: { x: { type: 'hangup', prompts: ['prompt:not_in_service'], reason: 'not_in_service' } } });
+const QUEUED = flow({
+  id: 'queued',
+  version: 1,
+  name: 'q',
+  language: 'en',
+  start: 'wait',
+  nodes: { wait: { type: 'queue', queue: 'general', next: 'bye' }, bye: { type: 'hangup', reason: 'completed' } },
+});
 const directory: FlowDirectory = {
-  get: (id, v) => [MAIN, NIS].find((f) => f.id === id && f.version === v),
-  active: (id) => [MAIN, NIS].find((f) => f.id === id),
-  forNumber: (n) => (n === '10010' ? MAIN : undefined),
+  get: (id, v) => [MAIN, NIS, QUEUED].find((f) => f.id === id && f.version === v),
+  active: (id) => [MAIN, NIS, QUEUED].find((f) => f.id === id),
+  forNumber: (n) => (n === '10010' ? MAIN : n === '10020' ? QUEUED : undefined),
 };
 
-function setup(httpAnswer: HttpResult = { ok: true, status: 200, body: { tier: 'vip' } }) {
+/** Routing that takes every caller and does nothing else. */
+const acceptingQueues: QueuePort = {
+  enqueue: async () => ({ ok: true, position: 1 }),
+  leave: async () => undefined,
+  callEnded: async () => undefined,
+  requestCallback: async () => ({ ok: false, reason: 'off' }),
+};
+
+function setup(httpAnswer: HttpResult = { ok: true, status: 200, body: { tier: 'vip' } }, queues?: QueuePort) {
   const telephony = new FakeTelephony();
   const events: CallEvent[] = [];
   const registry = new MemoryRegistry();
@@ -86,6 +106,7 @@ function setup(httpAnswer: HttpResult = { ok: true, status: 200, body: { tier: '
     flows: directory,
     http: { request: async (service, path) => (requests.push(`${service}${path}`), httpAnswer) },
     sms: { request: async (m) => void sms.push(m) },
+    ...(queues ? { queues } : {}),
     log: createLogger('silent'),
   });
   d.attach();
@@ -186,6 +207,27 @@ describe('dispatcher and call runner (fake telephony, real interpreter)', () => 
     expect(events).toEqual([]);
     expect(telephony.calls).toContain('hangup lost');
     expect(registry.map.has('lost')).toBe(false);
+  });
+
+  it('a queued call whose end another instance recorded (it judged this one gone) records no second call.ended; a call that never queued does not ask', async () => {
+    const { telephony, events, registry } = setup(undefined, acceptingQueues);
+    enter(telephony, 'q1', '10020');
+    enter(telephony, 'q2', '10020');
+    enter(telephony, 'plain', '99999');
+    await flush();
+    const callOf = (ch: string) => events.find((e) => e.type === 'call.started' && e.data.channelId === ch)!.callId;
+    expect(events.filter((e) => e.type === 'queue.joined')).toHaveLength(2);
+    // Another instance took q1's caller out of routing and ended its record (instance_lost).
+    expect(await registry.claimEnd('q1')).toMatchObject({ callId: callOf('q1') });
+    for (const ch of ['q1', 'q2', 'plain']) telephony.emit({ type: 'channel.hangup_requested', channelId: ch, cause: 16, at });
+    await flush();
+    // (The plain call's end is not held up by a claim, so it may be written first.)
+    expect(new Set(events.filter((e) => e.type === 'call.ended').map((e) => `${e.callId} ${String(e.data.cause)}`))).toEqual(
+      new Set([`${callOf('q2')} caller_hangup`, `${callOf('plain')} caller_hangup`]),
+    );
+    expect(events.filter((e) => e.type === 'call.ended')).toHaveLength(2);
+    expect(registry.claims).toEqual(['q1', 'q1', 'q2']);
+    expect(registry.map.size).toBe(0);
   });
 
   it('while draining, sends new calls to the dialplan apology and records them', async () => {
