@@ -1,9 +1,11 @@
 import net from 'node:net';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { createLogger } from '../../src/log/logger.ts';
 import type { Hotline } from '../../src/main.ts';
 import { isDatabaseUnavailable } from '../../src/records/database-unavailable.ts';
+import { createPool } from '../../src/records/db.ts';
 import { startTestHotline } from './helpers/app.ts';
 import { ownDatabase } from './helpers/own-database.ts';
 
@@ -105,22 +107,30 @@ describe('API with Postgres unreachable (the app as main.ts builds it, pool on a
   });
 });
 
-describe('what counts as Postgres unavailable (real errors from pg)', () => {
+/** A real socket error from outside pg: what an HTTP lookup or another client's connection to `port` fails with. */
+function socketRefused(port: number): Promise<Error> {
+  return new Promise((resolve) => net.connect(port, '127.0.0.1').on('error', resolve));
+}
+
+describe('what counts as Postgres unavailable (real errors from pg, through the records pool)', () => {
   const caught = (p: Promise<unknown>) => p.then(() => expect.unreachable('no error'), (err: unknown) => err);
+  const quiet = () => undefined;
 
   it('refused, timed out and terminated connections do; a failing statement does not', async () => {
-    const refused = new pg.Pool({ connectionString: databaseAt(await closedPort()), max: 1 });
+    const refused = createPool(databaseAt(await closedPort()), quiet, { max: 1 });
     // Accepts and never answers: the pool gives up after its connect timeout.
     const sockets = new Set<net.Socket>();
     const silent = net.createServer((socket) => void sockets.add(socket.on('error', () => undefined)));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-    const hanging = new pg.Pool({ connectionString: databaseAt((silent.address() as net.AddressInfo).port), max: 1, connectionTimeoutMillis: 200 });
-    const client = new pg.Client({ connectionString: inject('databaseUrl') });
+    const hanging = createPool(databaseAt((silent.address() as net.AddressInfo).port), quiet, { max: 1, connectionTimeoutMillis: 200 });
+    const reachable = createPool(inject('databaseUrl'), quiet, { max: 1 });
+    // Checked out, as inTransaction and migrate use them: its queries fail through the pool's client.
+    const client = await reachable.connect();
     client.on('error', () => undefined);
     try {
       expect(isDatabaseUnavailable(await caught(refused.query('SELECT 1')))).toBe(true);
+      expect(isDatabaseUnavailable(await caught(refused.connect()))).toBe(true);
       expect(isDatabaseUnavailable(await caught(hanging.query('SELECT 1')))).toBe(true);
-      await client.connect();
       // Bad statements are bugs, not outages: they stay 500.
       expect(isDatabaseUnavailable(await caught(client.query('SELEC 1')))).toBe(false);
       expect(isDatabaseUnavailable(await caught(client.query('SELECT * FROM no_such_table_here')))).toBe(false);
@@ -129,9 +139,43 @@ describe('what counts as Postgres unavailable (real errors from pg)', () => {
       expect(isDatabaseUnavailable(await caught(client.query('SELECT pg_terminate_backend(pg_backend_pid())')))).toBe(true);
       expect(isDatabaseUnavailable(await caught(client.query('SELECT 1')))).toBe(true);
     } finally {
-      await Promise.all([refused.end(), hanging.end(), client.end().catch(() => undefined)]);
+      client.release(true);
+      await Promise.all([refused.end(), hanging.end(), reachable.end()]);
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
+    }
+  });
+
+  it('the same socket codes from outside pg do not: an HTTP lookup or another connection refused answers 500 internal_error', async () => {
+    const port = await closedPort();
+    const fromNet = await socketRefused(port);
+    expect((fromNet as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+    expect(isDatabaseUnavailable(fromNet)).toBe(false);
+    // fetch fails with TypeError('fetch failed') caused by the socket's ECONNREFUSED.
+    const fromFetch = await caught(fetch(`http://127.0.0.1:${port}/`));
+    expect(((fromFetch as Error).cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+    expect(isDatabaseUnavailable(fromFetch)).toBe(false);
+
+    const records = createPool(databaseAt(port), quiet, { max: 1 });
+    const app = await buildApp({ logger: createLogger('silent'), readiness: { ari: () => true, postgres: async () => true, redis: async () => true, migrated: () => true } });
+    // Routes failing as a handler would when its HTTP lookup, another client, or Postgres is refused.
+    app.get('/lookup', async () => fetch(`http://127.0.0.1:${port}/`));
+    app.get('/socket', async () => {
+      throw await socketRefused(port);
+    });
+    app.get('/records', async () => records.query('SELECT 1'));
+    try {
+      for (const url of ['/lookup', '/socket']) {
+        const res = await app.inject({ method: 'GET', url });
+        expect(res.statusCode, `${url}: ${res.body}`).toBe(500);
+        expect(res.json()).toEqual({ error: 'internal_error', message: 'internal error' });
+      }
+      const down = await app.inject({ method: 'GET', url: '/records' });
+      expect(down.statusCode, down.body).toBe(503);
+      expect(down.json()).toEqual(DOWN);
+    } finally {
+      await app.close();
+      await records.end();
     }
   });
 
