@@ -83,9 +83,11 @@ for qn, q in ipairs(queues) do
       qi.small = true
       qi.cands = few[q] or {}
     else
-      local r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES')
-      qi.small = #r <= 2 * SMALL
+      -- Counted first: a reply's scores are each printed by Redis and parsed again here, which
+      -- for a large queue's first SMALL agents cost more than the count.
+      qi.small = redis.call('ZCARD', B .. 'aq:' .. q) <= SMALL
       if qi.small then
+        local r = redis.call('ZRANGE', B .. 'aq:' .. q, 0, SMALL, 'WITHSCORES')
         qi.cands = {}
         for i = 1, #r, 2 do qi.cands[#qi.cands + 1] = { id = r[i], score = tonumber(r[i + 1]) } end
       end
