@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queue as baseQueue, call, claimAsPlanned, offerPairs, MIN, T0 } from '../helpers/routing-fixtures.ts';
+import { driveFloor, seededRandom } from '../helpers/routing-floor-driver.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
-import type { AgentConfig, Offer, QueueConfig, Strategy, WaitingCall } from '../../src/routing/types.ts';
+import type { AgentConfig, QueueConfig, Strategy, WaitingCall } from '../../src/routing/types.ts';
 import { freePort, RedisServer } from './helpers/redis-server.ts';
 
 /**
@@ -151,9 +152,7 @@ function tiedIds(stems: readonly string[], tails: readonly string[], n: number, 
  * the offers of every claim. The same `size` makes the same floor on any server.
  */
 async function runFloor(store: RoutingStore, size: number, kind: string): Promise<string[][]> {
-  let seed = 7000 + size;
-  const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const { rnd, pick } = seededRandom(7000 + size);
   const queues = [queue('billing', 'longest-idle', 0), queue('tech', 'most-skilled', 0), queue('sales', 'fewest-calls', 0), queue('vip', 'ring-all', 0), queue('claims', 'longest-idle', 2)];
   const ids = tiedIds(['agent', 'Agent', 'AGENT', 'agent-', 'agent_', 'agent.', 'agent@', 'a'], ['a', 'B', 'b', 'A', '0', '1', '-z', 'Z'], size, rnd);
   const agents: AgentConfig[] = ids.map((id, i) => {
@@ -164,66 +163,24 @@ async function runFloor(store: RoutingStore, size: number, kind: string): Promis
     return { id, endpoint: `PJSIP/f${i}`, skills: sk };
   });
   await store.configure(queues, agents, T0);
-  const waiting = new Map<string, WaitingCall>();
   const callStems = ['call', 'Call', 'CALL', 'call-', 'call_', 'call.'];
   const callTails = ['a', 'B', '0', '-b'];
-  let seq = 0;
-  const enqueue = async (n: number, at: number) => {
-    for (let i = 0; i < n; i++) {
-      const r = rnd();
-      const c: WaitingCall = {
-        callId: `${callStems[seq % callStems.length]}${callTails[Math.floor(seq / callStems.length) % callTails.length]}${seq}`,
-        queue: pick(queues).name,
-        skills: r < 0.35 ? [pick(LANGS)] : r < 0.5 ? [pick(LANGS), pick(LANGS)] : [],
-        priority: rnd() < 0.2 ? 1 : 0,
-        enqueuedAt: at - pick([0, 0, MIN]),
-        owner: 'app-1',
-      };
-      seq++;
-      waiting.set(c.callId, c);
-      await store.enqueue(c);
-    }
+  const newCall = (seq: number, at: number): WaitingCall => {
+    const r = rnd();
+    return {
+      callId: `${callStems[seq % callStems.length]}${callTails[Math.floor(seq / callStems.length) % callTails.length]}${seq}`,
+      queue: pick(queues).name,
+      skills: r < 0.35 ? [pick(LANGS)] : r < 0.5 ? [pick(LANGS), pick(LANGS)] : [],
+      priority: rnd() < 0.2 ? 1 : 0,
+      enqueuedAt: at - pick([0, 0, MIN]),
+      owner: 'app-1',
+    };
   };
-  const transcript: string[][] = [];
-  const claim = async (now: number, maxCalls: number, label: string): Promise<Offer[]> => {
-    const got = await claimAsPlanned(store, queues, waiting, now, maxCalls, `${kind}: ${label}`);
-    transcript.push(offerPairs(got));
-    return got;
-  };
-
-  let t = T0;
-  const ringing: Offer[] = [];
-  const wave = Math.max(1, Math.floor(size / 4));
-  for (let i = 0; i < agents.length; i += wave) {
-    for (const a of agents.slice(i, i + wave)) await store.changeAgentState(a.id, 'login', undefined, T0);
-    await enqueue(Math.ceil(size / 4), t);
-    t += MIN;
-    ringing.push(...(await claim(t, seq % 3 === 0 ? 2 : 0, `login wave ${i}`)));
-  }
-  for (let round = 0; round < 5; round++) {
-    const batch = ringing.splice(0, Math.ceil(ringing.length / 2));
-    const answered = new Set<string>();
-    t += 1000;
-    for (const o of batch) {
-      if (answered.has(o.callId)) continue; // a ring-all partner answered: already released
-      if (rnd() < 0.2) {
-        const r = await store.ringNoAnswer(o.callId, o.agentId, t);
-        if (r.changes.length) await store.changeAgentState(o.agentId, 'unpause', undefined, t);
-      } else {
-        const r = await store.answered(o.callId, o.agentId, t);
-        answered.add(o.callId);
-        // The whole batch ends at the same millisecond: equal lastEnd.
-        await store.agentCallEnded(o.agentId, t + MIN);
-        for (const id of r.released) {
-          const k = ringing.findIndex((x) => x.agentId === id);
-          if (k >= 0) ringing.splice(k, 1);
-        }
-      }
-    }
-    for (const q of queues) for (const c of await store.waiting(q.name)) waiting.set(c.callId, c);
-    await enqueue(Math.ceil(size / 3), t);
-    t += 2 * MIN;
-    ringing.push(...(await claim(t, round % 2 === 0 ? 1 + (round % 3) : 0, `round ${round}`)));
-  }
+  const { transcript } = await driveFloor({ store, queues, agents, rnd, newCall }, {
+    waves: { agents: Math.max(1, Math.floor(size / 4)), calls: Math.ceil(size / 4) },
+    rounds: { count: 5, calls: Math.ceil(size / 3), minutes: 2 },
+    ties: true,
+    label: kind,
+  });
   return transcript;
 }

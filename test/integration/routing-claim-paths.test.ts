@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
-import { queue as baseQueue, claimAsPlanned, expectAvailabilityIndexes, MIN, T0 } from '../helpers/routing-fixtures.ts';
+import { queue as baseQueue, expectAvailabilityIndexes, MIN, T0 } from '../helpers/routing-fixtures.ts';
+import { driveFloor, seededRandom } from '../helpers/routing-floor-driver.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
-import type { AgentConfig, Offer, QueueConfig, Strategy, WaitingCall } from '../../src/routing/types.ts';
+import type { AgentConfig, QueueConfig, Strategy, WaitingCall } from '../../src/routing/types.ts';
 
 /**
  * claim picks its candidates three ways by how many agents are available: reading the few
@@ -24,9 +25,7 @@ describe('claim on floors of every size', () => {
   // 3..14 agents: the few-agents path; 20..30: small queue indexes; 120, 400: large queues.
   for (const size of [3, 9, 14, 20, 30, 120, 400]) {
     it(`agrees with the reference planner with ${size} agents, through limits and returning agents`, async () => {
-      let seed = 1000 + size;
-      const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
-      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+      const { rnd, pick } = seededRandom(1000 + size);
       const strategies: Strategy[] = ['longest-idle', 'fewest-calls', 'most-skilled'];
       // Eight queues, so that claim reads the agents themselves while fewer than eight are free.
       const names = ['billing', 'tech', 'sales', 'support', 'returns', 'claims', 'press', 'vip'];
@@ -42,79 +41,36 @@ describe('claim on floors of every size', () => {
       const prefix = `${inject('redisPrefix')}paths${size}:`;
       const store = new RoutingStore(redis, prefix);
       await store.configure(queues, agents, T0);
-      const byQueue = new Map(queues.map((q) => [q.name, q]));
-      const waiting = new Map<string, WaitingCall>();
-      let seq = 0;
-      const enqueue = async (n: number, at: number) => {
-        for (let i = 0; i < n; i++) {
-          const r = rnd();
-          const c: WaitingCall = {
-            callId: `p${size}-${seq++}`,
-            queue: pick(queues).name,
-            skills: r < 0.35 ? [pick(langs)] : r < 0.45 ? [pick(langs), pick(langs)] : [],
-            priority: rnd() < 0.2 ? 1 + Math.floor(rnd() * 10) : 0,
-            enqueuedAt: at - Math.floor(rnd() * 30 * MIN),
-            owner: 'app-1',
-          };
-          waiting.set(c.callId, c);
-          await store.enqueue(c);
-        }
+      const newCall = (seq: number, at: number): WaitingCall => {
+        const r = rnd();
+        return {
+          callId: `p${size}-${seq}`,
+          queue: pick(queues).name,
+          skills: r < 0.35 ? [pick(langs)] : r < 0.45 ? [pick(langs), pick(langs)] : [],
+          priority: rnd() < 0.2 ? 1 + Math.floor(rnd() * 10) : 0,
+          enqueuedAt: at - Math.floor(rnd() * 30 * MIN),
+          owner: 'app-1',
+        };
       };
-      const claimAndCheck = (now: number, maxCalls: number, label: string): Promise<Offer[]> => claimAsPlanned(store, queues, waiting, now, maxCalls, label);
-
-      // Agents log in a few at a time with calls arriving, so every count of available agents
-      // from 1 up is seen by some claim.
-      let t = T0;
-      const ringing: Offer[] = [];
-      for (let i = 0; i < agents.length; i += Math.max(1, Math.floor(size / 6))) {
-        for (const a of agents.slice(i, i + Math.max(1, Math.floor(size / 6)))) await store.changeAgentState(a.id, 'login', undefined, t);
-        await enqueue(Math.ceil(size / 5), t);
-        t += MIN;
-        ringing.push(...(await claimAndCheck(t, seq % 3 === 0 ? 2 : 0, `login wave ${i}`)));
-      }
-      // Offers end in different ways; agents come back with new histories, and claims run with
-      // and without a limit.
-      for (let round = 0; round < 6; round++) {
-        const batch = ringing.splice(0, Math.ceil(ringing.length / 2));
-        const answered = new Set<string>();
-        for (const o of batch) {
-          t += 1000;
-          if (answered.has(o.callId)) continue; // a ring-all partner answered: already released
-          if (rnd() < 0.2) {
-            const r = await store.ringNoAnswer(o.callId, o.agentId, t);
-            if (r.changes.length) await store.changeAgentState(o.agentId, 'unpause', undefined, t);
-          } else {
-            const r = await store.answered(o.callId, o.agentId, t);
-            answered.add(o.callId);
-            await store.agentCallEnded(o.agentId, t + Math.floor(rnd() * 10 * MIN));
-            for (const id of r.released) {
-              const k = ringing.findIndex((x) => x.agentId === id);
-              if (k >= 0) ringing.splice(k, 1);
-            }
-          }
+      // Data written before the class-head index existed (no index, no '#qh' mark; calls
+      // enqueued after the upgrade start a partial one): claim rebuilds it.
+      // Such data listed the classes in a set qc:<queue> instead.
+      const downgradeIndexes = async (round: number) => {
+        if (round !== 3) return;
+        for (const q of queues) {
+          const classes = await redis.zrange(`${prefix}routing:qh:${q.name}`, 0, -1);
+          if (classes.length) await redis.sadd(`${prefix}routing:qc:${q.name}`, ...classes);
+          await redis.del(`${prefix}routing:qh:${q.name}`);
         }
-        // Calls that went back to waiting after ring-no-answer are in the queue again.
-        for (const q of queues) for (const c of await store.waiting(q.name)) waiting.set(c.callId, c);
-        // Some waiting callers hang up, the first in line among them.
-        for (const c of [...waiting.values()].filter(() => rnd() < 0.1)) {
-          expect((await store.callerLeft(c.callId, t)).was).toBe('waiting');
-          waiting.delete(c.callId);
-        }
-        // Data written before the class-head index existed (no index, no '#qh' mark; calls
-        // enqueued after the upgrade start a partial one): claim rebuilds it.
-        // Such data listed the classes in a set qc:<queue> instead.
-        if (round === 3) {
-          for (const q of queues) {
-            const classes = await redis.zrange(`${prefix}routing:qh:${q.name}`, 0, -1);
-            if (classes.length) await redis.sadd(`${prefix}routing:qc:${q.name}`, ...classes);
-            await redis.del(`${prefix}routing:qh:${q.name}`);
-          }
-          await redis.hdel(`${prefix}routing:qconf`, '#qh');
-        }
-        await enqueue(Math.ceil(size / 4), t);
-        t += MIN;
-        ringing.push(...(await claimAndCheck(t, round % 2 === 0 ? 1 + (round % 3) : 0, `round ${round}`)));
-      }
+        await redis.hdel(`${prefix}routing:qconf`, '#qh');
+      };
+      const { t } = await driveFloor({ store, queues, agents, rnd, newCall }, {
+        waves: { agents: Math.max(1, Math.floor(size / 6)), calls: Math.ceil(size / 5) },
+        rounds: { count: 6, calls: Math.ceil(size / 4), minutes: 1 },
+        ties: false,
+        leaveChance: 0.1,
+        beforeRoundCalls: downgradeIndexes,
+      });
       expect(await store.claim(t)).toEqual([]);
 
       // Indexes agree with the agents: the available set, each queue's index, the skill indexes.
