@@ -229,8 +229,9 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   // Not awaited: with Redis down at startup the subscription waits for it (ioredis resubscribes after reconnects).
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
   // Not awaited: with Redis down at startup the first beat waits for it. After each beat, once
-  // routing is ready, the offers and rings of instances that are gone are cleared.
-  void offerRelay.start(async () => (routingReady ? routing.sweepGoneOwners() : undefined)).catch((err) => log.warn({ err: (err as Error).message }, 'instance beat not started'));
+  // routing is ready, this instance takes its own list (an offer whose notice was lost) and
+  // the offers and rings of instances that are gone are cleared.
+  void offerRelay.start(async () => (routingReady ? routing.afterBeat() : undefined)).catch((err) => log.warn({ err: (err as Error).message }, 'instance beat not started'));
   void offerRelay
     .follow(configFollower, () => {
       if (routingReady) void routing.serveForwarded().catch((err) => log.error({ err: (err as Error).message }, 'handed-over offers not served'));

@@ -8,7 +8,11 @@ import type { Offer } from './types.ts';
  * caller's channel, but only the owner can originate the agent leg and bridge it: an offer the
  * claiming instance does not own is handed to its owner through a list of its own
  * (`<prefix>routing:offers:<owner>`, so an offer waits there while the owner is briefly away,
- * e.g. restarting) and a notice on `<prefix>routing:offers` wakes the owner to take it.
+ * e.g. restarting). The claim script pushes it there itself, in the step that makes the agent
+ * ring (RoutingStore.claim with the claiming instance's id): an instance that dies right after
+ * its claim cannot leave an agent ringing for an offer nobody holds. The claiming instance then
+ * announces it on `<prefix>routing:offers`, which wakes the owner to take it; the owner also
+ * takes its list after each of its beats, so a lost notice delays an offer by a beat at most.
  *
  * A running instance beats every 5 s in the hash `<prefix>routing:instances` (id -> ms). An
  * owner whose last beat is older than 30 s is gone (crashed for good, scaled away): an offer
@@ -20,8 +24,8 @@ import type { Offer } from './types.ts';
  * also found on each beat (goneToSweep), so nothing waits for a claim to find them.
  */
 export interface OfferRelayPort {
-  /** Hands `offer` to its owner. */
-  forward(offer: Offer): Promise<void>;
+  /** Wakes `owner` to take the offers claim pushed on its list (a lost notice: its next beat takes them). */
+  announce(owner: string): Promise<void>;
   /** The offers other instances handed to this one, oldest first. */
   take(): Promise<Offer[]>;
   /** Whether `owner` beat once and then stopped for longer than a restart takes. */
@@ -86,9 +90,9 @@ export class OfferRelay implements OfferRelayPort {
 
   /**
    * Beats now and every 5 s until stop(). `afterBeat` runs after each beat that was written
-   * (routing's sweep of gone owners): the beat is the only periodic work, so the sweep adds no
-   * loop of its own, and it runs only while this instance counts as alive. Its failure is its
-   * own to report: it never stops the beat.
+   * (routing takes its own list and sweeps gone owners, RoutingService.afterBeat): the beat is
+   * the only periodic work, so neither adds a loop of its own, and they run only while this
+   * instance counts as alive. Its failure is its own to report: it never stops the beat.
    */
   async start(afterBeat?: () => Promise<void>): Promise<void> {
     const beat = async () => {
@@ -120,10 +124,8 @@ export class OfferRelay implements OfferRelayPort {
     return (await GONE_TO_SWEEP.run(this.redis, [this.base, this.instanceId, this.now() - OWNER_GONE_MS])) as string[];
   }
 
-  async forward(offer: Offer): Promise<void> {
-    await this.redis.rpush(`${this.base}offers:${offer.owner}`, JSON.stringify(offer));
-    // A lost notice leaves the offer in the list for the owner's next notice or start.
-    await announceChange(this.redis, `${this.base}offers`, offer.owner);
+  async announce(owner: string): Promise<void> {
+    await announceChange(this.redis, `${this.base}offers`, owner);
   }
 
   async take(): Promise<Offer[]> {

@@ -59,7 +59,10 @@ export interface RoutingServiceDeps {
   now(): number;
   /** Short in-process delays that need not survive a restart (a feature code's goodbye). */
   setTimer(fn: () => void, ms: number): { cancel(): void };
-  /** Hands offers for callers another instance owns to that instance (none: this instance serves every offer itself). */
+  /**
+   * Offers for callers another instance owns: claim pushes them on the owner's list and the
+   * relay announces them (none: this instance serves every offer itself).
+   */
   relay?: OfferRelayPort;
   /**
    * The live calls' registrations (calls/call-registry): the record of a gone instance's caller
@@ -456,23 +459,29 @@ export class RoutingService implements QueuePort, AgentSide {
     });
   }
 
+  /**
+   * Claims, then serves this instance's offers. With a relay, claim has already pushed every
+   * other offer on its owner's list in the same step (so this instance dying now strands none):
+   * a live owner is only woken, a gone owner's list is served from here like any it left.
+   */
   private async dispatch(): Promise<void> {
+    const { relay, instanceId } = this.deps;
     let offers;
     try {
-      offers = await this.deps.store.claim(this.deps.now());
+      offers = await this.deps.store.claim(this.deps.now(), 0, relay ? instanceId : undefined);
     } catch (err) {
       this.deps.log.error({ err }, 'claim failed');
       return;
     }
-    for (const offer of offers) {
-      if (offer.owner === this.deps.instanceId) await this.serveOffer(offer);
-      else if (await this.ownerGone(offer.owner)) {
-        // Its channels went with it; a callback request (only Redis holds it) is served from here.
-        this.deps.log.warn({ callId: offer.callId, owner: offer.owner }, 'offer for an instance that is gone: served here');
-        await this.serveOffer(offer, offer.owner);
-        await this.serveGoneOwnerOffers(offer.owner);
-      } else await this.deps.relay?.forward(offer).catch((err: unknown) => this.deps.log.error({ err, callId: offer.callId }, 'offer not handed to its instance'));
+    const owners = new Set(offers.filter((o) => o.owner !== instanceId).map((o) => o.owner));
+    const gone: string[] = [];
+    for (const owner of owners) {
+      if (await this.ownerGone(owner)) gone.push(owner);
+      else await relay?.announce(owner).catch((err: unknown) => this.deps.log.warn({ err, owner }, 'offers not announced to their instance; its next beat takes them'));
     }
+    for (const offer of offers) if (offer.owner === instanceId) await this.serveOffer(offer);
+    // Their channels went with them; a callback request (only Redis holds it) is served from here.
+    for (const owner of gone) await this.serveGoneOwnerOffers(owner);
   }
 
   private async ownerGone(owner: string): Promise<boolean> {
@@ -504,7 +513,7 @@ export class RoutingService implements QueuePort, AgentSide {
   }
 
   /**
-   * The heartbeat's sweep (OfferRelay.start runs it after each beat, on every instance): owners
+   * The heartbeat's sweep (afterBeat runs it after each beat, on every instance): owners
    * gone with offers left in their list or rings not yet released are served as when a claim
    * finds them gone, so a gone instance none of whose callers waits any more does not leave
    * agents ringing for ever. Instances sweeping at once split the work (each release and each
@@ -536,6 +545,16 @@ export class RoutingService implements QueuePort, AgentSide {
     this.logChanges(r.changes);
     for (const lost of r.lost) if (lost.channelId) await this.endLostCall(lost.channelId, owner);
     this.kick();
+  }
+
+  /**
+   * What this instance does after each of its beats (OfferRelay.start): takes its own list, so
+   * an offer whose notice was lost (or never sent: the claiming instance died) rings within a
+   * beat, then sweeps the instances that are gone. One failing does not stop the other.
+   */
+  async afterBeat(): Promise<void> {
+    await this.serveForwarded().catch((err) => this.deps.log.error({ err }, 'handed-over offers not served'));
+    await this.sweepGoneOwners();
   }
 
   /** Serves the offers other instances' claims made for callers this instance owns. */

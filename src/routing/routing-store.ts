@@ -179,9 +179,14 @@ export class RoutingStore {
    * that many distinct calls, run it again. Redis runs nothing else while a claim runs: matching 2,000 idle
    * agents at once takes a few hundred ms, so a caller that can face such bursts (startup,
    * a reconfigure) should pass a bound such as 100.
+   *
+   * `instanceId`: the claiming instance. Each offer for a caller another instance owns is then
+   * pushed on its owner's list (`routing:offers:<owner>`, what OfferRelay.take reads) in the
+   * same step, so it reaches the owner even if the claiming instance dies before announcing
+   * it; the caller only announces (OfferRelay.announce). Without it nothing is handed over.
    */
-  async claim(now: number, maxCalls = 0): Promise<Offer[]> {
-    const flat = (await this.run(scripts.claim, now, maxCalls)) as string[];
+  async claim(now: number, maxCalls = 0, instanceId?: string): Promise<Offer[]> {
+    const flat = (await (instanceId ? this.run(scripts.claim, now, maxCalls, instanceId) : this.run(scripts.claim, now, maxCalls))) as string[];
     const out: Offer[] = [];
     for (let i = 0; i + 5 < flat.length; i += 6) {
       out.push({

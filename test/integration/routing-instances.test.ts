@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import '../setup/provided.ts';
 import { waitUntil } from './helpers/wait.ts';
 import { queue } from '../helpers/routing-fixtures.ts';
@@ -107,6 +107,72 @@ describe('offers between instances', () => {
     // Nothing is left in either instance's hand-over list.
     expect(await redis.llen(`${prefix}routing:offers:app-b`)).toBe(0);
     expect(await redis.llen(`${prefix}routing:offers:app-a`)).toBe(0);
+  });
+
+  it("an instance that dies right after its claim: the offer is already on the owner's list, and the owner rings the agent at its next beat", async () => {
+    const prefix = `${inject('redisPrefix')}inst-${randomUUID().slice(0, 8)}:`;
+    const a = await instance(prefix, 'app-a');
+    const b = await instance(prefix, 'app-b');
+    await beatOnce(a, b);
+    await a.store.configure([general], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    const callId = `c-${randomUUID()}`;
+    expect(await b.service.enqueue({ callId, channelId: 'caller-on-b', caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' })).toMatchObject({ ok: true });
+    // The agent logs in through the store alone (no claim follows); A's claim matches B's
+    // caller, and A dies before it announces anything.
+    await a.store.changeAgentState('a1', 'login');
+    const offers = await a.store.claim(Date.now(), 0, 'app-a');
+    expect(offers).toEqual([{ callId, agentId: 'a1', queue: 'general', endpoint: 'PJSIP/a1', owner: 'app-b', ringTimeoutSeconds: 15 }]);
+    expect((await a.store.agentState('a1'))?.state).toBe('ringing');
+    // Handed over in the claim's own step, as OfferRelay.take reads it.
+    expect((await redis.lrange(`${prefix}routing:offers:app-b`, 0, -1)).map((o) => JSON.parse(o) as unknown)).toEqual(offers);
+    expect(b.originated()).toEqual([]);
+
+    // No notice came; B's next beat takes its list and rings the agent, for the queue's ring time.
+    const originate = vi.spyOn(b.telephony, 'originate');
+    await b.relay.start(() => b.service.afterBeat());
+    b.relay.stop();
+    expect(b.originated()).toEqual([expect.stringMatching(new RegExp(`^originate PJSIP/a1 \\S+ agentleg,${callId},a1$`))]);
+    expect(originate).toHaveBeenCalledWith(expect.objectContaining({ endpoint: 'PJSIP/a1', timeoutSeconds: 15 }));
+    expect(await redis.llen(`${prefix}routing:offers:app-b`)).toBe(0);
+    expect(a.originated()).toEqual([]);
+  });
+
+  it("claim hands over each offer for another instance's caller, one entry per ringing agent on its owner's list; none for its own callers, none without the claiming instance's id", async () => {
+    const prefix = `${inject('redisPrefix')}inst-${randomUUID().slice(0, 8)}:`;
+    const store = new RoutingStore(redis, prefix);
+    const all = queue('all', { strategy: 'ring-all', ringTimeoutSeconds: 25 });
+    const one = queue('one');
+    await store.configure(
+      [all, one],
+      [
+        { id: 'r1', endpoint: 'PJSIP/r1', skills: { all: 1 } },
+        { id: 'r2', endpoint: 'PJSIP/r2', skills: { all: 1 } },
+        { id: 'o1', endpoint: 'PJSIP/o1', skills: { one: 1 } },
+        { id: 'o2', endpoint: 'PJSIP/o2', skills: { one: 1 } },
+        { id: 'o3', endpoint: 'PJSIP/o3', skills: { one: 1 } },
+      ],
+    );
+    const now = Date.now();
+    const join = (callId: string, q: string, owner: string, at: number) => store.enqueue({ callId, queue: q, skills: [], priority: 0, enqueuedAt: at, owner });
+    await join('x-b', 'all', 'app-b', now);
+    await join('y-c', 'one', 'app-c', now);
+    await join('z-b', 'one', 'app-b', now + 1);
+    await join('w-a', 'one', 'app-a', now + 2);
+    for (const id of ['r1', 'r2', 'o1', 'o2', 'o3']) await store.changeAgentState(id, 'login', undefined, now);
+    const offers = await store.claim(now + 10, 0, 'app-a');
+    expect(offers.map((o) => `${o.callId}>${o.agentId}`).sort()).toEqual(['w-a>o3', 'x-b>r1', 'x-b>r2', 'y-c>o1', 'z-b>o2']);
+    const listed = async (owner: string) => (await redis.lrange(`${prefix}routing:offers:${owner}`, 0, -1)).map((o) => JSON.parse(o) as unknown);
+    // In claim order, with the fields and types claim returns (ringTimeoutSeconds a number).
+    expect(await listed('app-b')).toEqual(offers.filter((o) => o.owner === 'app-b'));
+    expect(await listed('app-b')).toHaveLength(3);
+    expect(await listed('app-c')).toEqual(offers.filter((o) => o.owner === 'app-c'));
+    expect(await redis.exists(`${prefix}routing:offers:app-a`)).toBe(0);
+
+    // Without an instance id (older callers, the benches) nothing is handed over.
+    await join('v-c', 'one', 'app-c', now + 3);
+    await store.callerLeft('w-a', now + 20);
+    expect((await store.claim(now + 30)).map((o) => `${o.callId}>${o.agentId}`)).toEqual(['v-c>o3']);
+    expect(await listed('app-c')).toHaveLength(1);
   });
 
   it('an offer for a caller its own instance no longer has frees the agent instead of leaving it ringing', async () => {
@@ -252,8 +318,10 @@ describe('offers between instances', () => {
     const c = new OfferRelay(redis, prefix, 'app-c');
     const b = new OfferRelay(redis, prefix, 'app-b');
     const offer = (n: number) => ({ callId: `c-${n}`, agentId: 'a1', endpoint: 'PJSIP/a1', queue: 'general', ringTimeoutSeconds: 20, owner: 'app-b' });
+    // As claim hands offers over: pushed on the owner's list.
+    const handOver = (o: ReturnType<typeof offer>) => redis.rpush(`${prefix}routing:offers:${o.owner}`, JSON.stringify(o));
     await beatOnce({ relay: b });
-    for (let n = 0; n < 150; n++) await a.forward(offer(n));
+    for (let n = 0; n < 150; n++) await handOver(offer(n));
     // Alive: its list is its own.
     expect(await a.takeGone('app-b')).toEqual([]);
     await silence(prefix, 'app-b');
@@ -265,7 +333,7 @@ describe('offers between instances', () => {
     const [byA, byC] = await Promise.all([drain(a), drain(c)]);
     expect([...byA, ...byC].sort()).toEqual(Array.from({ length: 150 }, (_, n) => `c-${n}`).sort());
     // B starts again (beats) before anyone drains what was handed to it since.
-    await a.forward(offer(150));
+    await handOver(offer(150));
     await beatOnce({ relay: b });
     expect(await a.takeGone('app-b')).toEqual([]);
     expect((await b.take()).map((o) => o.callId)).toEqual(['c-150']);

@@ -1,4 +1,5 @@
--- claim: ARGV[2] now (ms), ARGV[3] the most calls to offer (0: all that can be matched now).
+-- claim: ARGV[2] now (ms), ARGV[3] the most calls to offer (0: all that can be matched now),
+-- ARGV[4] the claiming instance (optional; see the hand-over in the writes).
 -- Returns flat: callId, agentId, queue, endpoint, owner, ringTimeoutSeconds, ... per pair.
 --
 -- Calls with identical requirements (same queue, same extra skills) form a class, kept in
@@ -273,8 +274,8 @@ while n_heap > 0 and ntaken < offerable and not limited do
 end
 
 -- Writes. Members and agents leaving each index are gathered (add_to) and removed with one
--- call per key.
-local function remove_all(cmd, groups)
+-- call per key; so are the offers handed over.
+local function call_per_key(cmd, groups)
   for key, members in pairs(groups) do
     for i = 1, #members, 1000 do
       redis.call(cmd, key, unpack(members, i, math.min(i + 999, #members)))
@@ -289,6 +290,11 @@ if drop_after then idx = false end
 local zrem, hdel, aq_out = {}, {}, {}
 local xs = idx and xs_set()
 local out = {}
+-- Hand-over: an offer for a caller another instance owns is pushed on that owner's list
+-- (`offers:<owner>`, as OfferRelay.take reads it) in this same step, so it reaches its owner
+-- even if the claiming instance dies before it announces it. One RPUSH per owner; nothing
+-- without ARGV[4] (and one comparison per call, no Redis call, for a call this instance owns).
+local me, handed = ARGV[4], {}
 for _, o in ipairs(offers) do
   local q = o.c.q
   local call_id = string.sub(o.member, 17)
@@ -300,6 +306,7 @@ for _, o in ipairs(offers) do
   if #agents > 1 then ra = '1' end
   redis.call('HSET', ck, 'status', 'offered', 'ringing', #agents == 1 and agents[1] or table.concat(agents, ','))
   local owner = redis.call('HGET', ck, 'owner')
+  local hand_to = me and owner and owner ~= me and B .. 'offers:' .. owner
   for _, id in ipairs(agents) do
     -- Every offered agent came from the availability indexes, so it is available: it leaves
     -- them all (what deindex_agent does for one agent) and rings (what set_state writes).
@@ -319,10 +326,14 @@ for _, o in ipairs(offers) do
     out[n + 4] = a.endpoint
     out[n + 5] = owner
     out[n + 6] = q.ring
+    if hand_to then
+      add_to(handed, hand_to, cjson.encode({ callId = call_id, agentId = id, queue = q.name, endpoint = a.endpoint, owner = owner, ringTimeoutSeconds = tonumber(q.ring) }))
+    end
   end
 end
+call_per_key('RPUSH', handed)
 for qn, ids in pairs(aq_out) do zrem[B .. 'aq:' .. qn] = ids end
-remove_all('ZREM', zrem)
+call_per_key('ZREM', zrem)
 if drop_after then drop_indexes() end
 for i = 1, #hdel, 1000 do redis.call('HDEL', B .. 'av', unpack(hdel, i, math.min(i + 999, #hdel))) end
 -- Each class that gave calls gets its new head's score in qh:<queue>, known from the read-ahead
