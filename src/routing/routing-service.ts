@@ -219,10 +219,9 @@ export class RoutingService implements QueuePort, AgentSide {
     if (!c || c.bridge) return { ok: false, reason: 'not waiting' };
     if (!this.deps.queueConfig(c.queue)?.callback) return { ok: false, reason: 'callbacks are off for this queue' };
     if (!/^\+?[0-9]{3,20}$/.test(c.caller)) return { ok: false, reason: 'no number to call back' };
-    const recordId = randomUUID();
-    const kept: CallbackKept = { dialed: c.dialed, entryQueue: c.entryQueue, overflowApplied: [...c.overflowApplied], recordId, seq: 0 };
-    if (!(await this.deps.store.markCallback(callId, c.caller, kept))) return { ok: false, reason: 'already being offered' };
-    c.callback = { number: c.caller, recordId, seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null };
+    const cb: Callback = { number: c.caller, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null };
+    if (!(await this.deps.store.markCallback(callId, c.caller, this.kept(c, cb)))) return { ok: false, reason: 'already being offered' };
+    c.callback = cb;
     // A callback no longer hears anything: no wait limit or announcements (overflow still applies).
     await Promise.all([this.deps.timers.cancel({ kind: 'max-wait', callId }), this.deps.timers.cancel({ kind: 'announce', callId, n: c.announcements })]);
     this.deps.log.info({ callId, caller: maskNumber(c.caller) }, 'callback requested');
