@@ -359,6 +359,20 @@ describe('instances that are gone, found by the beat', () => {
     }
   };
   const stateOf = async (store: RoutingStore, id: string) => (await store.agentState(id))?.state;
+  /**
+   * B's two callers: a callback request (channel ch-1) and an ordinary caller (ch-2) whose
+   * record, as B's dispatcher registered it, had reached `seq` when B died.
+   */
+  const bCallers = async (prefix: string, b: { service: RoutingService }, seq: number) => {
+    const callback = `cb-${randomUUID()}`;
+    const ordinary = randomUUID();
+    const registry = new RedisCallRegistry(redis, prefix);
+    await registry.register('ch-2', ordinary);
+    await registry.updateSeq('ch-2', seq);
+    await leaveCallback(b, callback, 'ch-1');
+    expect(await join(b, ordinary, 'ch-2')).toMatchObject({ ok: true });
+    return { callback, ordinary };
+  };
 
   it("a gone instance's offers, when none of its callers waits any more: the next beat of two live instances serves each once", async () => {
     const prefix = fresh();
@@ -368,13 +382,7 @@ describe('instances that are gone, found by the beat', () => {
     await beatOnce(a, b, c);
     await loggedInPaused(a, ['a1', 'a2']);
     // B's callers: a callback request, then an ordinary caller whose record had reached seq 3.
-    const callback = `cb-${randomUUID()}`;
-    const ordinary = randomUUID();
-    const registry = new RedisCallRegistry(redis, prefix);
-    await registry.register('ch-2', ordinary);
-    await registry.updateSeq('ch-2', 3);
-    await leaveCallback(b, callback, 'ch-1');
-    expect(await join(b, ordinary, 'ch-2')).toMatchObject({ ok: true });
+    const { callback, ordinary } = await bCallers(prefix, b, 3);
     // Both are offered while B still counts as alive: handed to B, which has crashed.
     await a.service.changeAgentState('a1', 'unpause');
     await waitUntil(async () => (await redis.llen(`${prefix}routing:offers:app-b`)) === 1, 5_000, () => 'the first offer was not handed to B');
@@ -409,13 +417,7 @@ describe('instances that are gone, found by the beat', () => {
     const b = await instance(prefix, 'app-b', withCallback, { follow: false });
     await beatOnce(a, b);
     await loggedInPaused(a, ['a1', 'a2']);
-    const callback = `cb-${randomUUID()}`;
-    const ordinary = randomUUID();
-    const registry = new RedisCallRegistry(redis, prefix);
-    await registry.register('ch-2', ordinary);
-    await registry.updateSeq('ch-2', 2);
-    await leaveCallback(b, callback, 'ch-1');
-    expect(await join(b, ordinary, 'ch-2')).toMatchObject({ ok: true });
+    const { callback, ordinary } = await bCallers(prefix, b, 2);
     // B's own claims ring both agents from B; then B dies with the legs.
     await b.service.changeAgentState('a1', 'unpause');
     await waitUntil(() => b.originated().length === 1, 5_000, () => `B originated ${JSON.stringify(b.originated())}`);
