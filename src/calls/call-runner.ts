@@ -5,6 +5,7 @@ import type { FlowCommand, FlowInput, FlowResolver, FlowState } from '../flows/s
 import type { HttpServicesPort } from '../integrations/http-services.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SmsRequests } from '../sms/sms.ts';
+import type { CallRecordRef } from './call-registry.ts';
 import type { QueuePort } from './queue-port.ts';
 import type { TelephonyPort } from '../telephony/port.ts';
 import { ChannelGoneError } from '../telephony/port.ts';
@@ -46,12 +47,19 @@ export interface RunnerDeps {
   /** Persists what a restarted app needs to close this call (see call-registry). */
   onSeq(seq: number): void;
   /**
-   * Claims the right to record this call's end (CallRegistry.claimEnd): false when another
-   * instance has ended its record already, having judged this one gone while the caller waited
+   * Hands out the call's next seq from its registration (CallRegistry.nextSeq): 'ended' when
+   * another instance has ended its record, having judged this one gone while the caller waited
    * in a queue (call.ended instance_lost) — this instance was only stalled. Asked only for a
-   * call that went to a queue, the only kind another instance ends. Absent: always recorded.
+   * call that went to a queue, the only kind another instance ends. Absent: seqs are counted
+   * here alone.
    */
-  claimEnd?(): Promise<boolean>;
+  nextSeq?(atLeast: number): Promise<number | 'ended' | null>;
+  /**
+   * Claims the right to record this call's end (CallRegistry.claimEnd), which hands out the
+   * seq after the ref's for call.ended; 'ended' as for nextSeq. Asked only for a call that went
+   * to a queue. Absent: always recorded.
+   */
+  claimEnd?(): Promise<CallRecordRef | 'ended' | null>;
 }
 
 /** Dialplan context that dials a transfer target out of the trunk (extensions.conf). */
@@ -75,6 +83,10 @@ export class CallRunner {
   private resolveIdle: (() => void) | null = null;
   /** The call was handed to routing (Enqueue): from then on another instance may end its record. */
   private routed = false;
+  /** This runner's claim of its call's end, once made: call.ended's seq, null if ended elsewhere. */
+  private endSeq: Promise<number | null> | null = null;
+  /** Another instance ended the call's record: nothing more is recorded or done for the call. */
+  private endedElsewhere = false;
 
   constructor(callId: string, channelId: string, initial: FlowState, deps: RunnerDeps) {
     this.callId = callId;
@@ -87,11 +99,78 @@ export class CallRunner {
     return this.state.phase.kind === 'ended';
   }
 
-  /** Records an event that is not a flow decision (call.started, facts from the dispatcher). */
+  /** Records an event that is not a flow decision (call.started, facts from the dispatcher or routing). */
   record(type: CallEventType, data: Record<string, unknown>): void {
-    this.seq += 1;
-    this.deps.events.append({ id: randomUUID(), callId: this.callId, seq: this.seq, type, at: this.deps.clock.now().toISOString(), data });
-    this.deps.onSeq(this.seq);
+    void this.write(type, data).catch((err) => this.deps.log.error({ err, type }, 'event not recorded'));
+  }
+
+  /**
+   * Appends an event under the call's next seq. Until the call goes to a queue the seq is
+   * counted here alone, and the event appended at once; after, it comes from the registration
+   * (nextSeq, claimEnd), and the event is dropped if another instance has ended the call.
+   */
+  private async write(type: CallEventType, data: Record<string, unknown>): Promise<void> {
+    const at = this.deps.clock.now().toISOString();
+    const counted = !this.routed || !this.deps.nextSeq;
+    let seq: number | null;
+    if (type === 'call.ended' && !this.endSeq) seq = await this.claimEnd();
+    else if (counted) seq = ++this.seq;
+    else seq = await this.nextSeq();
+    if (seq === null) return;
+    this.deps.events.append({ id: randomUUID(), callId: this.callId, seq, type, at, data });
+    if (counted) this.deps.onSeq(seq);
+  }
+
+  /**
+   * A routed call's next seq, from its registration. After this runner's own end claim the seqs
+   * are its own again (every other claim gets 'ended'). If the registration cannot say (Redis
+   * down, not registered) the seq is counted here, as before the registration kept it.
+   */
+  private async nextSeq(): Promise<number | null> {
+    if (this.endedElsewhere) return null;
+    if (!this.endSeq) {
+      const r = await this.deps.nextSeq!(this.seq + 1).catch(() => null);
+      if (typeof r === 'number') {
+        this.seq = Math.max(this.seq, r);
+        return r;
+      }
+      if (r === null) return ++this.seq;
+      // 'ended': by another instance, unless this runner's own claim got there first.
+      if (!this.endSeq) return this.onEndedElsewhere();
+    }
+    return (await this.endSeq) === null ? null : ++this.seq;
+  }
+
+  /**
+   * call.ended's seq: for a call that went to a queue, claimed so that exactly one call.ended
+   * exists; null when another instance has ended the call's record already. If the claim cannot
+   * be made (Redis down) the end is recorded, as before the claim existed.
+   */
+  private claimEnd(): Promise<number | null> {
+    this.endSeq = (async () => {
+      if (this.endedElsewhere) return null;
+      if (!this.routed || !this.deps.claimEnd) return ++this.seq;
+      const claim = await this.deps.claimEnd().catch(() => null);
+      if (claim === 'ended') return this.onEndedElsewhere();
+      this.seq = Math.max(this.seq, claim?.seq ?? 0) + 1;
+      return this.seq;
+    })();
+    return this.endSeq;
+  }
+
+  /**
+   * Another instance judged this one gone while the caller waited in a queue and ended the
+   * call's record (instance_lost): this instance was only stalled. The call is over: what the
+   * stalled flow would still do is not done or recorded (a second life under the same call id),
+   * and the caller's channel is hung up rather than left waiting in a queue that dropped it.
+   */
+  private onEndedElsewhere(): null {
+    if (this.endedElsewhere) return null;
+    this.endedElsewhere = true;
+    this.deps.log.warn('call already ended by another instance that found this one gone: nothing more is recorded, the caller is hung up');
+    void this.deps.telephony.hangup(this.channelId).catch(() => undefined);
+    this.send({ type: 'hungup', cause: 'instance_lost' });
+    return null;
   }
 
   send(input: FlowInput): void {
@@ -118,14 +197,14 @@ export class CallRunner {
         } catch (err) {
           // The interpreter is tested never to throw; if it does, end the call rather than wedge it.
           this.deps.log.error({ err, input: input.type }, 'interpreter threw');
-          if (await this.mayRecordEnd()) this.record('call.ended', { cause: 'error', node: this.state.node });
+          await this.write('call.ended', { cause: 'error', node: this.state.node });
           this.state = { ...this.state, phase: { kind: 'ended' } };
           await this.deps.telephony.hangup(this.channelId).catch(() => undefined);
           result = null;
         }
         if (result) {
           this.state = result.state;
-          for (const cmd of result.commands) await this.execute(cmd);
+          for (const cmd of result.commands) if (!this.endedElsewhere) await this.execute(cmd);
         }
         if (!wasEnded && this.ended) {
           this.cancelTimers();
@@ -210,8 +289,7 @@ export class CallRunner {
           return;
         }
         case 'RecordEvent':
-          if (cmd.event === 'call.ended' && !(await this.mayRecordEnd())) return;
-          return this.record(cmd.event, cmd.data);
+          return await this.write(cmd.event, cmd.data);
       }
     } catch (err) {
       if (err instanceof ChannelGoneError) {
@@ -222,18 +300,6 @@ export class CallRunner {
       this.deps.log.error({ err, command: cmd.type }, 'command failed');
       this.mailbox.push({ type: 'command.failed', command: cmd.type, error: (err as Error).message });
     }
-  }
-
-  /**
-   * Whether this runner records its call's end: yes, unless the call went to a queue and
-   * another instance has already ended its record, so that exactly one call.ended exists. If
-   * the claim cannot be made (Redis down) the end is recorded, as before the claim existed.
-   */
-  private async mayRecordEnd(): Promise<boolean> {
-    if (!this.routed || !this.deps.claimEnd) return true;
-    if (await this.deps.claimEnd().catch(() => true)) return true;
-    this.deps.log.warn('call already ended by another instance that found this one gone: its end is not recorded again');
-    return false;
   }
 
   private cancelTimers(): void {

@@ -141,7 +141,8 @@ export class Dispatcher {
       queues: this.deps.queues ?? noRouting,
       log,
       onSeq: (seq) => void this.deps.registry.updateSeq(event.channelId, seq).catch(() => undefined),
-      claimEnd: async () => (await this.deps.registry.claimEnd(event.channelId)) !== 'ended',
+      nextSeq: (atLeast) => this.deps.registry.nextSeq(event.channelId, atLeast),
+      claimEnd: () => this.deps.registry.claimEnd(event.channelId),
       onEnded: (r) => this.forget(r),
     });
     this.byChannel.set(event.channelId, runner);

@@ -22,13 +22,23 @@ export class RedisCallRegistry implements CallRegistry {
   }
 
   async updateSeq(channelId: string, seq: number): Promise<void> {
-    // HSET only if the call is still registered: a late write must not resurrect a closed call.
+    // Only if the call is still registered (a late write must not resurrect a closed call), and
+    // only upwards (a seq handed out by nextSeq or claimEnd is not given again).
     await this.redis.eval(
-      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'seq', ARGV[1]) end return 1",
+      "local cur = redis.call('HGET', KEYS[1], 'seq') if cur and tonumber(ARGV[1]) > tonumber(cur) then redis.call('HSET', KEYS[1], 'seq', ARGV[1]) end return 1",
       1,
       this.key(channelId),
       String(seq),
     );
+  }
+
+  async nextSeq(channelId: string, atLeast: number): Promise<number | 'ended' | null> {
+    return (await this.redis.eval(
+      "local v = redis.call('HMGET', KEYS[1], 'callId', 'seq', 'ended') if not v[1] then return nil end if v[3] then return 'ended' end local s = math.max((tonumber(v[2]) or 0) + 1, tonumber(ARGV[1])) redis.call('HSET', KEYS[1], 'seq', s) return s",
+      1,
+      this.key(channelId),
+      String(atLeast),
+    )) as number | 'ended' | null;
   }
 
   async lookup(channelId: string): Promise<CallRecordRef | null> {
@@ -40,8 +50,9 @@ export class RedisCallRegistry implements CallRegistry {
   async claimEnd(channelId: string): Promise<CallRecordRef | 'ended' | null> {
     // One step: two instances claiming at once cannot both see the call open. The marked entry
     // stays until its TTL, so a later claim (a restarted owner's reconcile) learns it is closed.
+    // The seq moves on to the claimer's call.ended (seq + 1), which nobody else is handed.
     const r = (await this.redis.eval(
-      "local v = redis.call('HMGET', KEYS[1], 'callId', 'seq', 'ended') if not v[1] then return nil end if v[3] then return 'ended' end redis.call('HSET', KEYS[1], 'ended', '1') return { v[1], v[2] or '0' }",
+      "local v = redis.call('HMGET', KEYS[1], 'callId', 'seq', 'ended') if not v[1] then return nil end if v[3] then return 'ended' end local s = tonumber(v[2]) or 0 redis.call('HSET', KEYS[1], 'ended', '1', 'seq', s + 1) return { v[1], tostring(s) }",
       1,
       this.key(channelId),
     )) as [string, string] | 'ended' | null;

@@ -30,4 +30,21 @@ describe('call registry on real Redis', () => {
     await registry.remove(ch);
     expect(await registry.claimEnd(ch)).toBeNull();
   });
+
+  it('hands out each seq once: nextSeq and claimEnd move it on, updateSeq never lowers it, nothing is handed out after the end is claimed', async () => {
+    const ch = `ch-${randomUUID()}`;
+    await registry.register(ch, 'call-3');
+    await registry.updateSeq(ch, 3);
+    expect(await Promise.all([registry.nextSeq(ch, 1), registry.nextSeq(ch, 1)])).toEqual([4, 5]);
+    // The runner counted further itself (updateSeq lost): it asks for at least its own next.
+    expect(await registry.nextSeq(ch, 9)).toBe(9);
+    await registry.updateSeq(ch, 6);
+    expect(await registry.lookup(ch)).toEqual({ callId: 'call-3', seq: 9 });
+    // The claimer records call.ended at 10, which the claim takes for it.
+    expect(await registry.claimEnd(ch)).toEqual({ callId: 'call-3', seq: 9 });
+    expect(await registry.lookup(ch)).toEqual({ callId: 'call-3', seq: 10 });
+    expect(await registry.nextSeq(ch, 1)).toBe('ended');
+    await registry.remove(ch);
+    expect(await registry.nextSeq(ch, 1)).toBeNull();
+  });
 });

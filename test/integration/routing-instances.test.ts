@@ -509,20 +509,22 @@ describe('instances that are gone, found by the beat', () => {
     expect(again.lost).toEqual([{ callId: 'late', channelId: null }]);
   });
 
-  it("a stalled instance's caller ended elsewhere (instance_lost): its own call handler, running again, records no second call.ended", async () => {
-    const prefix = fresh();
+  /**
+   * B's dispatcher runs a caller's flow (a queue with exit key 0); the caller waits in the queue.
+   * Then B stalls past 30 s: A's claim finds it gone and ends the caller's record (instance_lost).
+   */
+  const stalledCaller = async (prefix: string) => {
     const a = await instance(prefix, 'app-a');
     const b = await instance(prefix, 'app-b', general, { follow: false });
     await beatOnce(a, b);
     await loggedInPaused(a, ['a1']);
-    // B's dispatcher runs the caller's flow: it waits in the queue.
     const flow = FlowSchema.parse({
       id: 'q',
       version: 1,
       name: 'q',
       language: 'zh',
       start: 'wait',
-      nodes: { wait: { type: 'queue', queue: 'general', next: 'bye' }, bye: { type: 'hangup', reason: 'completed' } },
+      nodes: { wait: { type: 'queue', queue: 'general', exitKey: '0', onExit: 'bye', next: 'bye' }, bye: { type: 'hangup', reason: 'completed' } },
     });
     const bEvents: CallEvent[] = [];
     const dispatcher = new Dispatcher({
@@ -542,17 +544,40 @@ describe('instances that are gone, found by the beat', () => {
     await waitUntil(() => bEvents.some((e) => e.type === 'queue.joined'), 5_000, () => `B's caller did not join: ${JSON.stringify(bEvents)}`);
     const callId = bEvents[0]!.callId;
 
-    // B stalls past 30 s; A's claim finds it gone and ends the caller's record.
     await silence(prefix, 'app-b');
     await a.service.changeAgentState('a1', 'unpause');
     await waitUntil(() => a.events.length > 0, 5_000, () => 'A did not end the lost call');
     expect(a.events).toEqual([{ id: expect.any(String), callId, seq: expect.any(Number), type: 'call.ended', at: expect.any(String), data: { cause: 'instance_lost', instance: 'app-b' } }]);
+    return { a, b, dispatcher, bEvents, callId };
+  };
+
+  it("a stalled instance's caller ended elsewhere (instance_lost): its own call handler, running again, records no second call.ended", async () => {
+    const prefix = fresh();
+    const { a, b, dispatcher, bEvents, callId } = await stalledCaller(prefix);
 
     // B runs again: its caller hangs up, and its flow ends the call.
     b.telephony.emit({ type: 'channel.hangup_requested', channelId: 'ch-1', cause: 16, at: new Date().toISOString() });
     await waitUntil(() => dispatcher.liveCalls === 0, 5_000, () => "B's call handler did not end");
     expect(bEvents.filter((e) => e.type === 'call.ended')).toEqual([]);
     expect([...a.events, ...bEvents].filter((e) => e.callId === callId && e.type === 'call.ended')).toHaveLength(1);
+    expect(await redis.exists(`${prefix}channel:ch-1`)).toBe(0);
+  });
+
+  it("a stalled instance's caller ended elsewhere (instance_lost): its call handler, running again, writes no event under the call's seqs and hangs the caller up", async () => {
+    const prefix = fresh();
+    const { a, b, dispatcher, bEvents, callId } = await stalledCaller(prefix);
+    const before = bEvents.length;
+
+    // B runs again: the caller presses the exit key, which would record its dtmf and queue.left.
+    b.telephony.emit({ type: 'dtmf.received', channelId: 'ch-1', digit: '0', at: new Date().toISOString() });
+    await waitUntil(() => dispatcher.liveCalls === 0 || bEvents.length > before, 5_000, () => "B's call handler neither ended nor recorded");
+    const seqs = [...bEvents, ...a.events].filter((e) => e.callId === callId).map((e) => e.seq);
+    expect(seqs.length, `seqs ${JSON.stringify(seqs)}`).toBe(new Set(seqs).size);
+    await waitUntil(() => dispatcher.liveCalls === 0, 5_000, () => "B's call handler did not end");
+    // The record ended at A's call.ended: nothing after it, and the caller's channel is ended.
+    expect(bEvents.slice(before)).toEqual([]);
+    expect(b.telephony.calls).toContain('hangup ch-1');
+    expect(b.telephony.calls.filter((c) => c.startsWith('continue '))).toEqual([]);
     expect(await redis.exists(`${prefix}channel:ch-1`)).toBe(0);
   });
 });

@@ -21,7 +21,15 @@ class MemoryRegistry implements CallRegistry {
   }
   async updateSeq(ch: string, seq: number) {
     const r = this.map.get(ch);
-    if (r) this.map.set(ch, { ...r, seq });
+    if (r && seq > r.seq) this.map.set(ch, { ...r, seq });
+  }
+  async nextSeq(ch: string, atLeast: number) {
+    const r = this.map.get(ch);
+    if (!r) return null;
+    if (this.ended.has(ch)) return 'ended' as const;
+    const seq = Math.max(r.seq + 1, atLeast);
+    this.map.set(ch, { ...r, seq });
+    return seq;
   }
   async lookup(ch: string) {
     return this.map.get(ch) ?? null;
@@ -32,6 +40,7 @@ class MemoryRegistry implements CallRegistry {
     if (!r) return null;
     if (this.ended.has(ch)) return 'ended' as const;
     this.ended.add(ch);
+    this.map.set(ch, { ...r, seq: r.seq + 1 });
     return r;
   }
   async remove(ch: string) {
