@@ -80,10 +80,15 @@ interface Callback {
   started: boolean;
   legId: string | null;
   answered: boolean;
-  /** 1 for the first call to the caller, +1 for each retry (the entry queue's callbackRetry). */
+  /** 1 for the first call to the caller, +1 for each retry (callbackRetry of the queue `leftIn`). */
   attempt: number;
   /** Why the caller's leg of this attempt ended unanswered (Asterisk's cause), when it did. */
   failCause: number | null;
+  /**
+   * The queue the caller left the request in: its `callback` accepted it, and its callbackRetry
+   * holds for every attempt, wherever overflow moves the request afterwards.
+   */
+  readonly leftIn: string;
 }
 
 interface Caller {
@@ -213,13 +218,18 @@ export class RoutingService implements QueuePort, AgentSide {
     await this.dropCaller(callId);
   }
 
-  /** The caller pressed the callback key: they keep their place and may hang up. */
+  /**
+   * The caller pressed the callback key: they keep their place and may hang up. The queue they
+   * wait in now decides whether a request may be left (the request waits there, for its
+   * agents), whichever queue they entered; the request keeps that queue's callbackRetry from
+   * then on (leftIn).
+   */
   async requestCallback(callId: string): Promise<{ ok: true } | { ok: false; reason: string }> {
     const c = this.callers.get(callId);
     if (!c || c.bridge) return { ok: false, reason: 'not waiting' };
     if (!this.deps.queueConfig(c.queue)?.callback) return { ok: false, reason: 'callbacks are off for this queue' };
     if (!/^\+?[0-9]{3,20}$/.test(c.caller)) return { ok: false, reason: 'no number to call back' };
-    const cb: Callback = { number: c.caller, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null };
+    const cb: Callback = { number: c.caller, recordId: randomUUID(), seq: 0, started: false, legId: null, answered: false, attempt: 1, failCause: null, leftIn: c.queue };
     if (!(await this.deps.store.markCallback(callId, c.caller, this.kept(c, cb)))) return { ok: false, reason: 'already being offered' };
     c.callback = cb;
     // A callback no longer hears anything: no wait limit or announcements (overflow still applies).
@@ -702,7 +712,7 @@ export class RoutingService implements QueuePort, AgentSide {
       mohClass: 'default',
       announcements: 0,
       bridge: null,
-      callback: { number, recordId: request.recordId ?? randomUUID(), seq, started: seq > 0, legId: null, answered: false, attempt: 1, failCause: null },
+      callback: { number, recordId: request.recordId ?? randomUUID(), seq, started: seq > 0, legId: null, answered: false, attempt: 1, failCause: null, leftIn: request.leftIn ?? entryQueue },
     };
     this.callers.set(callId, c);
     return c;
@@ -791,14 +801,15 @@ export class RoutingService implements QueuePort, AgentSide {
 
   /**
    * An attempt to call the caller back ended without them (busy, no answer, or the agent hung
-   * up first). Another attempt is scheduled as a durable timer while the entry queue allows
-   * more; after the last one the request is abandoned and its record ends. The entry queue's
-   * callbackRetry, like its overflow rules, holds wherever overflow moved the call: the caller
+   * up first). Another attempt is scheduled as a durable timer while the queue the request was
+   * left in allows more; after the last one the request is abandoned and its record ends. That
+   * queue accepted the request (its `callback`, see requestCallback), so its callbackRetry
+   * holds, whichever queue the call entered and wherever overflow moved it since: the caller
    * left the request under that queue's terms, and one limit counts every attempt (a move
    * between attempts neither cuts the request short nor extends it).
    */
   private async callbackAttemptFailed(c: Caller, cb: Callback, agentId: string): Promise<void> {
-    const { maxAttempts, retrySeconds } = this.deps.queueConfig(c.entryQueue)?.callbackRetry ?? DEFAULT_CALLBACK_RETRY;
+    const { maxAttempts, retrySeconds } = this.deps.queueConfig(cb.leftIn)?.callbackRetry ?? DEFAULT_CALLBACK_RETRY;
     const cause = cb.failCause ?? 'agent_hung_up';
     c.bridge = null;
     cb.legId = null;
@@ -824,6 +835,7 @@ export class RoutingService implements QueuePort, AgentSide {
       overflowApplied: [...c.overflowApplied],
       recordId: cb.recordId,
       seq: cb.seq,
+      leftIn: cb.leftIn,
     };
     try {
       await this.deps.timers.schedule({ kind: 'callback-retry', callId: c.callId, attempt, request }, retrySeconds * 1000);
@@ -860,7 +872,17 @@ export class RoutingService implements QueuePort, AgentSide {
         mohClass: 'default',
         announcements: 0,
         bridge: null,
-        callback: { number: request.number, recordId: request.recordId, seq: request.seq, started: true, legId: null, answered: false, attempt: attempt - 1, failCause: null },
+        callback: {
+          number: request.number,
+          recordId: request.recordId,
+          seq: request.seq,
+          started: true,
+          legId: null,
+          answered: false,
+          attempt: attempt - 1,
+          failCause: null,
+          leftIn: request.leftIn ?? request.entryQueue,
+        },
       };
       this.callers.set(callId, c);
     }
@@ -949,7 +971,7 @@ export class RoutingService implements QueuePort, AgentSide {
 
   /** What markCallback keeps of a callback request for a restarted instance. */
   private kept(c: Caller, cb: Callback): CallbackKept {
-    return { dialed: c.dialed, entryQueue: c.entryQueue, overflowApplied: [...c.overflowApplied], recordId: cb.recordId, seq: cb.seq };
+    return { dialed: c.dialed, entryQueue: c.entryQueue, overflowApplied: [...c.overflowApplied], recordId: cb.recordId, seq: cb.seq, leftIn: cb.leftIn };
   }
 
   /** Every agent state change is logged and becomes an agent.state_changed ops event. */

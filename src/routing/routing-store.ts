@@ -335,7 +335,7 @@ export class RoutingStore {
    * request marked before they were kept are null.
    */
   async callbackRequest(callId: string): Promise<{ number: string } & { [K in keyof CallbackKept]: CallbackKept[K] | null } | null> {
-    const [number, dialed, entryQueue, rules, recordId, seq] = await this.redis.hmget(`${this.base}c:${callId}`, 'cb', ...KEPT_FIELDS);
+    const [number, dialed, entryQueue, rules, recordId, seq, leftIn] = await this.redis.hmget(`${this.base}c:${callId}`, 'cb', ...KEPT_FIELDS);
     if (!number) return null;
     return {
       number,
@@ -344,6 +344,7 @@ export class RoutingStore {
       overflowApplied: rules == null ? null : rules.split(',').filter(Boolean).map(Number),
       recordId: recordId || null,
       seq: seq == null ? null : Number(seq),
+      leftIn: leftIn || null,
     };
   }
 
@@ -369,8 +370,8 @@ export class RoutingStore {
 /**
  * What a callback request keeps in its call's hash beside its number (`cb`), so a restarted
  * instance rebuilds it as it was: the dialed number, the queue it entered (whose overflow rules
- * apply), the indexes of those rules already applied, and its own record and that record's
- * last event sequence (0: not started).
+ * apply), the indexes of those rules already applied, its own record and that record's last
+ * event sequence (0: not started), and the queue it was left in (whose callbackRetry applies).
  */
 export interface CallbackKept {
   dialed: string;
@@ -378,16 +379,17 @@ export interface CallbackKept {
   overflowApplied: readonly number[];
   recordId: string;
   seq: number;
+  leftIn: string;
 }
 
 /**
  * Field names of CallbackKept in the call's hash, in its order. Besides markCallback's script,
  * only overflow.lua writes one: cbRules, as it applies a rule.
  */
-const KEPT_FIELDS = ['cbDialed', 'cbEntry', 'cbRules', 'cbRecord', 'cbSeq'] as const;
+const KEPT_FIELDS = ['cbDialed', 'cbEntry', 'cbRules', 'cbRecord', 'cbSeq', 'cbLeftIn'] as const;
 
 function keptFields(k: Partial<CallbackKept>): string[] {
-  const values = [k.dialed, k.entryQueue, k.overflowApplied?.join(','), k.recordId, k.seq === undefined ? undefined : String(k.seq)];
+  const values = [k.dialed, k.entryQueue, k.overflowApplied?.join(','), k.recordId, k.seq === undefined ? undefined : String(k.seq), k.leftIn];
   return values.flatMap((v, i) => (v === undefined ? [] : [KEPT_FIELDS[i]!, v]));
 }
 

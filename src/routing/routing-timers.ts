@@ -37,6 +37,11 @@ export interface CallbackRequest {
   /** The callback's own call record and how many events it has. */
   readonly recordId: string;
   readonly seq: number;
+  /**
+   * The queue the request was left in, whose callbackRetry every attempt follows. Absent in
+   * retries scheduled before it existed: the entry queue's, as then.
+   */
+  readonly leftIn?: string;
 }
 
 export interface RoutingTimers {

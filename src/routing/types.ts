@@ -54,13 +54,16 @@ export const QueueConfigSchema = z.strictObject({
     )
     .max(5)
     .default([]),
-  /** Callers may leave a callback request that keeps their place (the flow's exit key offers it). */
+  /**
+   * Callers waiting in this queue may leave a callback request that keeps their place (the
+   * flow's callback key offers it), whichever queue they entered.
+   */
   callback: z.boolean().default(true),
   /**
    * A callback the caller does not answer (busy, no answer, or the agent gave up first) is
    * tried again `retrySeconds` later (a durable timer), keeping the caller's place, until
    * `maxAttempts` attempts failed; then it is abandoned. Absent: 3 attempts, 120 s apart.
-   * It applies to the calls that entered this queue, also after overflow moved them elsewhere.
+   * It applies to the requests left in this queue, also after overflow moves them elsewhere.
    */
   callbackRetry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10), retrySeconds: z.number().int().min(1).max(86_400) }).optional(),
   /** Join even when no agent is logged in (otherwise the caller hears an apology at once). */

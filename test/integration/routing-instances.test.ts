@@ -468,7 +468,7 @@ describe('instances that are gone, found by the beat', () => {
     await store.changeAgentState('r2', 'login', undefined, lastBeat + 2_000);
     await store.changeAgentState('r2', 'pause', 'break', lastBeat + 2_000);
     await store.enqueue({ callId: 'own-cb', queue: 'general', skills: [], priority: 0, enqueuedAt: lastBeat + 2_000, owner: 'app-b' });
-    expect(await store.markCallback('own-cb', '13800138000', { dialed: '10010', entryQueue: 'general', overflowApplied: [], recordId: randomUUID(), seq: 0 })).toBe(true);
+    expect(await store.markCallback('own-cb', '13800138000', { dialed: '10010', entryQueue: 'general', overflowApplied: [], recordId: randomUUID(), seq: 0, leftIn: 'general' })).toBe(true);
     await store.changeAgentState('r2', 'unpause', undefined, lastBeat + 2_000);
     expect(await store.claim(lastBeat + 2_000)).toMatchObject([{ callId: 'own-cb', agentId: 'r2' }]);
     // Handed to B in its last seconds: still in its list, for takeGone.

@@ -722,7 +722,7 @@ describe('routing store: overflow, callback requests, endpoint index', () => {
   it('a callback request is kept only for a waiting call and survives RONA, with what a restart needs', async () => {
     const { store } = await fresh([queue('general')], [agent('a1', { general: 3 })], []);
     await store.enqueue(call('c1', 'general'));
-    const kept = { dialed: '10010', entryQueue: 'billing', overflowApplied: [0], recordId: 'rec-1', seq: 0 };
+    const kept = { dialed: '10010', entryQueue: 'billing', overflowApplied: [0], recordId: 'rec-1', seq: 0, leftIn: 'general' };
     expect(await store.callbackNumber('c1')).toBeNull();
     expect(await store.callbackRequest('c1')).toBeNull();
     expect(await store.markCallback('c1', '13800138000', kept)).toBe(true);
@@ -747,7 +747,7 @@ describe('routing store: overflow, callback requests, endpoint index', () => {
 
   it('records an applied overflow rule in the step that applies it; a callback request marked later keeps it', async () => {
     const { store } = await fresh([queue('billing'), queue('general')], [agent('a1', { general: 3 })], []);
-    const kept = { dialed: '10010', entryQueue: 'billing', overflowApplied: [], recordId: 'rec-1', seq: 0 };
+    const kept = { dialed: '10010', entryQueue: 'billing', overflowApplied: [], recordId: 'rec-1', seq: 0, leftIn: 'general' };
     const rulesOf = async (callId: string) => (await store.callbackRequest(callId))?.overflowApplied;
     await store.enqueue(call('c1', 'billing', { skills: ['english'] }));
     expect((await store.overflow('c1', 'relax-skills', '', 0)).applied).toBe(true);

@@ -211,7 +211,7 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
-  it("attempts follow the entry queue's callbackRetry, not that of the queue overflow moved the call to", async () => {
+  it("attempts follow the callbackRetry of the queue the request was left in (here the one the call entered), not that of the queue overflow moved it to afterwards", async () => {
     const prefix = `${inject('redisPrefix')}cbr-p:`;
     // general (2 attempts, 1 s apart) moves the call after 1 s to backup (5 attempts, 60 s
     // apart), which is all a1 staffs: every attempt is made from backup.
@@ -231,6 +231,59 @@ describe('callback attempts (real Redis, durable retry timers)', () => {
     expect(typesOf(events).slice(-3)).toEqual(['callback.attempt_failed', 'callback.abandoned', 'call.ended']);
     expect(events.at(-1)!.data).toEqual({ cause: 'callback_abandoned', attempts: 2 });
   });
+
+  /**
+   * general takes no callback requests and moves its calls after 1 s to backup, which takes them
+   * (2 attempts, 1 s apart) and which a1 alone staffs. A caller waits in general with a1 paused:
+   * the callback key is refused there and accepted once the call is in backup; the caller hangs up.
+   */
+  async function requestLeftInBackup(prefix: string, events: CallEvent[]) {
+    const cfg: QueueConfig = { ...queue(), callback: false, overflow: [{ afterSeconds: 1, action: 'move', queue: 'backup' }] };
+    const backup: QueueConfig = { ...queue({ maxAttempts: 2, retrySeconds: 1 }), name: 'backup', skills: [{ skill: 'backup', minProficiency: 1 }] };
+    const app = instance(prefix, 'app-1', cfg, events, [backup]);
+    await app.store.configure([cfg, backup], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { backup: 3 } }]);
+    await app.service.changeAgentState('a1', 'login');
+    await app.service.changeAgentState('a1', 'pause', 'break');
+    const callId = `cb-${randomUUID()}`;
+    expect(await app.service.enqueue({ callId, channelId: 'caller-ch', caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' })).toMatchObject({ ok: true });
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: false, reason: 'callbacks are off for this queue' });
+    await waitUntil(async () => (await app.store.waiting('backup')).length === 1, 15_000, () => 'the call never moved to backup');
+    expect(await app.service.requestCallback(callId)).toEqual({ ok: true });
+    await app.service.callEnded(callId);
+    return { app, cfg, backup, callId };
+  }
+
+  it("a request left in a queue the call was moved to follows that queue's callbackRetry, not the entry queue's (which takes no callbacks)", async () => {
+    const events: CallEvent[] = [];
+    const { app, callId } = await requestLeftInBackup(`${inject('redisPrefix')}cbr-q:`, events);
+    await app.service.changeAgentState('a1', 'unpause');
+    await callerBusy(app, await agentAnswers(app, callId, 1));
+    expect(dataOf(events, 'callback.attempt_failed')).toEqual([{ attempt: 1, maxAttempts: 2, cause: 17, agentId: 'a1' }]);
+    expect(dataOf(events, 'callback.retry_scheduled')).toEqual([{ attempt: 2, inSeconds: 1 }]);
+    await callerBusy(app, await agentAnswers(app, callId, 2));
+    expect(typesOf(events).slice(-3)).toEqual(['callback.attempt_failed', 'callback.abandoned', 'call.ended']);
+    expect(events.at(-1)!.data).toEqual({ cause: 'callback_abandoned', attempts: 2 });
+  });
+
+  it('the queue a request was left in holds its callbackRetry across restarts: before its first attempt (read back from Redis) and between attempts (from the retry timer)', async () => {
+    const prefix = `${inject('redisPrefix')}cbr-r:`;
+    const { app, cfg, backup, callId } = await requestLeftInBackup(prefix, []);
+    await app.timers.close(); // gone before any agent is free
+
+    const events: CallEvent[] = [];
+    const successor = instance(prefix, 'app-1', cfg, events, [backup]);
+    expect(await successor.service.recover(['general', 'backup'])).toBe(1);
+    await successor.service.changeAgentState('a1', 'unpause');
+    await callerBusy(successor, await agentAnswers(successor, callId, 1));
+    expect(dataOf(events, 'callback.attempt_failed')).toEqual([{ attempt: 1, maxAttempts: 2, cause: 17, agentId: 'a1' }]);
+    expect(dataOf(events, 'callback.retry_scheduled')).toEqual([{ attempt: 2, inSeconds: 1 }]);
+    await successor.timers.close(); // gone again before the retry is due
+
+    const last = instance(prefix, 'app-1', cfg, events, [backup]);
+    await callerBusy(last, await agentAnswers(last, callId, 1));
+    expect(typesOf(events).slice(-3)).toEqual(['callback.attempt_failed', 'callback.abandoned', 'call.ended']);
+    expect(events.at(-1)!.data).toEqual({ cause: 'callback_abandoned', attempts: 2 });
+  }, 30_000);
 
   it('after maxAttempts failed attempts the callback is abandoned and its record ends', async () => {
     const events: CallEvent[] = [];

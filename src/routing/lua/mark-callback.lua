@@ -1,5 +1,5 @@
 -- markCallback: ARGV[2] callId, [3] the number to call back, then field/value pairs of what a
--- restarted instance needs (cbDialed, cbEntry, cbRules, cbRecord, cbSeq; see routing-store.ts).
+-- restarted instance needs (cbDialed, cbEntry, cbRules, cbRecord, cbSeq, cbLeftIn; see routing-store.ts).
 -- Only a call that still waits becomes a callback request: returns 1, else 0. cbRules gets the
 -- rules given and keeps those overflow.lua recorded on this call meanwhile: a rule that applied
 -- while the request was being made is not forgotten (a restart would apply it again).
