@@ -103,6 +103,11 @@ export interface TelephonyPort {
   /** Channels currently in our Stasis application (GET /applications/{app}). */
   listAppChannels(): Promise<string[]>;
   getEndpoint(technology: string, resource: string): Promise<EndpointInfo | null>;
+  /**
+   * Whether the channel still exists, in any Stasis application or none (GET /channels/{id}):
+   * how routing tells that an agent whose call a gone instance held has hung up.
+   */
+  channelExists(channelId: string): Promise<boolean>;
 }
 
 export interface OriginateRequest {

@@ -54,4 +54,20 @@ describe('agent presence plumbing (baresip -> Asterisk -> ARI adapter)', () => {
       () => 'agent1002 stayed online after baresip stopped',
     );
   });
+
+  // Routing asks this of an agent whose call a gone instance held: still talking, or hung up?
+  it("channelExists: an agent's leg exists while the softphone holds it, and not once the agent hangs up; an unknown id does not", async () => {
+    await waitFor(() => telephony.isConnected(), 10_000, () => 'ARI adapter never connected');
+    phone = startSoftphone('agent1002', 25210);
+    await waitFor(async () => (await telephony.getEndpoint('PJSIP', 'agent1002'))?.state === 'online', 15_000, () => `agent1002 did not register\nbaresip: ${phone?.output()}`);
+    const legId = `agentleg-e2e-${Date.now().toString(36)}`;
+    await telephony.originate({ channelId: legId, endpoint: 'PJSIP/agent1002', appArgs: ['agentleg', 'e2e', 'agent1002'], callerId: '10010', timeoutSeconds: 15, headers: {} });
+    await waitFor(() => events.some((e) => e.type === 'channel.entered' && e.channelId === legId), 15_000, () => `the leg was not answered\nbaresip: ${phone?.output()}`);
+    expect(await telephony.channelExists(legId)).toBe(true);
+
+    phone.command('/hangup');
+    await waitFor(() => events.some((e) => e.type === 'channel.destroyed' && e.channelId === legId), 15_000, () => `the agent's hang-up did not end the leg\nbaresip: ${phone?.output()}`);
+    expect(await telephony.channelExists(legId)).toBe(false);
+    expect(await telephony.channelExists('no-such-channel')).toBe(false);
+  });
 });

@@ -335,6 +335,16 @@ export class AriTelephony implements TelephonyPort {
     }
   }
 
+  async channelExists(channelId: string): Promise<boolean> {
+    try {
+      await this.requireClient().channels.get({ channelId });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
   private async onChannel<T>(channelId: string, fn: (c: Client) => Promise<T>): Promise<T> {
     try {
       return await fn(this.requireClient());

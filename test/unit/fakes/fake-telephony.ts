@@ -6,6 +6,8 @@ export class FakeTelephony implements TelephonyPort {
   fail: (command: string) => Error | null = () => null;
   connected = true;
   appChannels: string[] = [];
+  /** Channels channelExists finds (none unless a test adds them). */
+  readonly liveChannels = new Set<string>();
   private readonly handlers: Array<(e: TelephonyEvent) => void> = [];
   private readonly connHandlers: Array<(e: ConnectionEvent) => void> = [];
 
@@ -72,5 +74,9 @@ export class FakeTelephony implements TelephonyPort {
   }
   async getEndpoint(): Promise<EndpointInfo | null> {
     return null;
+  }
+  async channelExists(ch: string): Promise<boolean> {
+    this.calls.push(`channelExists ${ch}`);
+    return this.liveChannels.has(ch);
   }
 }
