@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /**
- * The routing Lua scripts, each with common.lua (and claim with claim-agents.lua) prepended,
- * run by EVALSHA with a fallback to EVAL when the server does not have the script yet (after
- * a Redis restart or SCRIPT FLUSH).
+ * The routing Lua scripts, each with common.lua prepended (claim also claim-agents.lua, the two
+ * that end an agent's call end-talk.lua), run by EVALSHA with a fallback to EVAL when the
+ * server does not have the script yet (after a Redis restart or SCRIPT FLUSH).
  * Scripts compute the keys they touch from a key base in ARGV[1], so they run on a single
  * Redis (or, in a cluster, only if the whole base sits in one hash slot).
  */
@@ -45,10 +45,12 @@ export const scripts = {
   answered: load('answered.lua'),
   ringNoAnswer: load('ring-no-answer.lua'),
   callerLeft: load('caller-left.lua'),
-  callEnded: load('call-ended.lua'),
+  callEnded: load('end-talk.lua', 'call-ended.lua'),
   wrapUpEnded: load('wrap-up-ended.lua'),
   resetCalls: load('reset-calls.lua'),
   overflow: load('overflow.lua'),
   releaseGoneRings: load('release-gone-rings.lua'),
+  goneTalks: load('gone-talks.lua'),
+  goneTalkEnded: load('end-talk.lua', 'gone-talk-ended.lua'),
   markCallback: load('mark-callback.lua'),
 } as const;

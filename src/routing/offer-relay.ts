@@ -33,9 +33,11 @@ export interface OfferRelayPort {
   /** Up to 100 of the offers handed to `owner`, oldest first, taken only while it is gone (none once it beats again). */
   takeGone(owner: string): Promise<Offer[]>;
   /**
-   * Owners gone (this one aside) with something left to clear: offers in their list, or rings
+   * Owners gone (this one aside) with something left to clear: offers in their list, rings
    * not released since they fell silent (RoutingStore.releaseGoneOwnerRings, which records in
-   * `<prefix>routing:rings-freed` the last beat it ran for).
+   * `<prefix>routing:rings-freed` the last beat it ran for), or agents still on a call whose
+   * legs they held (`<prefix>routing:talks:<owner>`, RoutingStore.goneOwnerTalks): such an owner
+   * is listed on every beat until its agents have hung up.
    */
   goneToSweep(): Promise<string[]>;
 }
@@ -59,7 +61,7 @@ return redis.call('LPOP', ARGV[1] .. 'offers:' .. ARGV[2], ARGV[4]) or {}`,
 
 /**
  * goneToSweep: ARGV[1] key base, [2] this instance, [3] beats before this (ms) are gone. One
- * read of the beats, then two small reads per gone owner only: what each beat costs.
+ * read of the beats, then up to three small reads per gone owner only: what each beat costs.
  */
 const GONE_TO_SWEEP = new LuaScript(
   'gone-to-sweep',
@@ -67,7 +69,8 @@ const GONE_TO_SWEEP = new LuaScript(
 for i = 1, #beats, 2 do
   local owner, last = beats[i], beats[i + 1]
   if owner ~= ARGV[2] and tonumber(last) < tonumber(ARGV[3])
-    and (redis.call('LLEN', ARGV[1] .. 'offers:' .. owner) > 0 or redis.call('HGET', ARGV[1] .. 'rings-freed', owner) ~= last) then
+    and (redis.call('LLEN', ARGV[1] .. 'offers:' .. owner) > 0 or redis.call('HGET', ARGV[1] .. 'rings-freed', owner) ~= last
+      or redis.call('SCARD', ARGV[1] .. 'talks:' .. owner) > 0) then
     out[#out + 1] = owner
   end
 end

@@ -11,7 +11,7 @@ import { estimateWaitSeconds } from './estimate-wait.ts';
 import { OWNER_GONE_MS, type OfferRelayPort } from './offer-relay.ts';
 import type { CallbackKept, RoutingStore } from './routing-store.ts';
 import type { CallbackRequest, RoutingTimers, TimerJob } from './routing-timers.ts';
-import type { AgentAction, AgentStateChange, Offer, QueueConfig } from './types.ts';
+import { RoutingError, type AgentAction, type AgentStateChange, type Offer, type QueueConfig } from './types.ts';
 
 /** Pause reason keys for *3<key> (a real floor has its own list). */
 const PAUSE_REASONS: Record<string, string> = { '1': 'break', '2': 'lunch', '3': 'training', '4': 'meeting', '5': 'after-call-work' };
@@ -249,7 +249,9 @@ export class RoutingService implements QueuePort, AgentSide {
     const { telephony, store } = this.deps;
     leg.answered = true;
     leg.answeredAt = this.deps.now();
-    const result = await store.answered(callId, agentId, this.deps.now());
+    // This instance holds both legs: should it die mid-call, the others end the call once the agent hangs up.
+    const held = { instanceId: this.deps.instanceId, legId, channelId: caller.callback ? null : caller.channelId || null };
+    const result = await store.answered(callId, agentId, this.deps.now(), held);
     this.logChanges(result.changes);
     for (const other of result.released) {
       const otherLeg = this.legOf(callId, other);
@@ -333,15 +335,24 @@ export class RoutingService implements QueuePort, AgentSide {
       this.kick();
       return;
     }
-    const ended = await store.agentCallEnded(leg.agentId, this.deps.now());
-    this.logChanges(ended.changes);
-    const queue = caller?.queue ?? '';
+    // This call only: had this instance stalled past 30 s, another one may have ended it
+    // (endGoneOwnerTalks) and the agent be on a call of its own by now.
+    const ended = await store.agentCallEnded(leg.agentId, this.deps.now(), leg.callId).catch((err: unknown) => {
+      if (err instanceof RoutingError && err.code === 'INVALID_TRANSITION') return null;
+      throw err;
+    });
     const talkSeconds = (this.deps.now() - leg.answeredAt) / 1000;
-    if (queue) await store.recordHandleTime(queue, talkSeconds + ended.wrapUpSeconds).catch(() => undefined);
-    if (ended.wrapUpSeconds > 0) {
-      await this.deps.timers.schedule({ kind: 'wrap-up', agentId: leg.agentId, callId: leg.callId }, ended.wrapUpSeconds * 1000);
+    if (!ended) {
+      this.deps.log.warn({ callId: leg.callId, agentId: leg.agentId }, "agent's call already ended elsewhere: state left as it is");
     } else {
-      this.kick();
+      this.logChanges(ended.changes);
+      const queue = caller?.queue ?? '';
+      if (queue) await store.recordHandleTime(queue, talkSeconds + ended.wrapUpSeconds).catch(() => undefined);
+      if (ended.wrapUpSeconds > 0) {
+        await this.deps.timers.schedule({ kind: 'wrap-up', agentId: leg.agentId, callId: leg.callId }, ended.wrapUpSeconds * 1000);
+      } else {
+        this.kick();
+      }
     }
     if (!caller?.bridge) return;
     await this.deps.telephony.destroyBridge(caller.bridge.bridgeId).catch(() => undefined);
@@ -369,7 +380,7 @@ export class RoutingService implements QueuePort, AgentSide {
     const agent = await this.deps.store.agentState(m[1]!);
     if (!agent) return;
     if (agent.state === 'on_call') {
-      const ended = await this.deps.store.agentCallEnded(agent.id, this.deps.now());
+      const ended = await this.deps.store.agentCallEnded(agent.id, this.deps.now(), agent.currentCallId ?? undefined);
       this.logChanges(ended.changes);
       await this.deps.timers.schedule({ kind: 'wrap-up', agentId: agent.id, callId: agent.currentCallId ?? '' }, ended.wrapUpSeconds * 1000);
     } else if (agent.state === 'ringing' && agent.currentCallId) {
@@ -525,15 +536,19 @@ export class RoutingService implements QueuePort, AgentSide {
    * The heartbeat's sweep (afterBeat runs it after each beat, on every instance): owners
    * gone with offers left in their list or rings not yet released are served as when a claim
    * finds them gone, so a gone instance none of whose callers waits any more does not leave
-   * agents ringing for ever. Instances sweeping at once split the work (each release and each
-   * pop is one Lua step); one sweep at a time here.
+   * agents ringing for ever; agents on its calls are looked at until they have hung up
+   * (endGoneOwnerTalks). Instances sweeping at once split the work (each release, each pop and
+   * each talk's end is one Lua step); one sweep at a time here.
    */
   async sweepGoneOwners(): Promise<void> {
     const { relay, log } = this.deps;
     if (!relay || this.sweeping) return;
     this.sweeping = true;
     try {
-      for (const owner of await relay.goneToSweep()) await this.serveGoneOwnerOffers(owner);
+      for (const owner of await relay.goneToSweep()) {
+        await this.serveGoneOwnerOffers(owner);
+        await this.endGoneOwnerTalks(owner);
+      }
     } catch (err) {
       log.error({ err }, 'sweep of instances that are gone failed');
     } finally {
@@ -554,6 +569,46 @@ export class RoutingService implements QueuePort, AgentSide {
     this.logChanges(r.changes);
     for (const lost of r.lost) if (lost.channelId) await this.endLostCall(lost.channelId, owner);
     this.kick();
+  }
+
+  /**
+   * Agents on calls whose legs a gone instance held: only it would have heard the legs end and
+   * moved the agent on. In Asterisk the caller and the agent stay bridged in Stasis and may
+   * still be talking, so an agent whose leg still exists stays on_call (the next beat looks
+   * again): freeing it would ring a busy softphone. Once the leg is gone the agent wraps up as
+   * after any call (reason instance_lost), the caller left alone in the bridge is hung up and
+   * its record ends once (instance_lost). The Lua step that ends the talk checks that the owner
+   * is still silent, so a restarted owner's calls are left to it.
+   */
+  private async endGoneOwnerTalks(owner: string): Promise<void> {
+    const { store, telephony, log } = this.deps;
+    const talks = await store.goneOwnerTalks(owner, this.deps.now() - OWNER_GONE_MS);
+    for (const t of talks) {
+      const onCall = await telephony.channelExists(t.legId).catch((err: unknown) => {
+        log.warn({ err, agentId: t.agentId, legId: t.legId }, "agent leg of a gone instance's call not looked up; the next beat tries again");
+        return true;
+      });
+      if (onCall) continue;
+      const now = this.deps.now();
+      const ended = await store.goneTalkEnded(owner, now - OWNER_GONE_MS, t.agentId, t.callId, now);
+      if (!ended) continue;
+      log.warn({ owner, agentId: t.agentId, callId: t.callId }, 'agent hung up on a call of an instance that is gone: wrap-up');
+      this.logChanges(ended.changes);
+      if (ended.wrapUpSeconds > 0) {
+        await this.deps.timers.schedule({ kind: 'wrap-up', agentId: t.agentId, callId: t.callId }, ended.wrapUpSeconds * 1000).catch((err: unknown) => {
+          // Without the timer the agent would wrap up for ever: available now instead.
+          log.error({ err, agentId: t.agentId }, 'wrap-up timer not scheduled');
+          return this.endWrapUp(t.agentId, t.callId);
+        });
+      } else {
+        this.kick();
+      }
+      if (ended.channelId) {
+        await telephony.hangup(ended.channelId).catch((err: unknown) => log.warn({ err, channelId: ended.channelId }, "caller of a gone instance's call not hung up"));
+        await this.endLostCall(ended.channelId, owner);
+      }
+      await telephony.destroyBridge(`bridge-${t.callId}`).catch(() => undefined);
+    }
   }
 
   /**

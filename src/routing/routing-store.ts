@@ -16,10 +16,12 @@ import {
   type CallEndedResult,
   type CallerLeftResult,
   type GoneOwnerRingsResult,
+  type GoneTalk,
   type Offer,
   type QueueConfig,
   type RingNoAnswerResult,
   type RoutingErrorCode,
+  type TalkHolder,
   type WaitingCall,
 } from './types.ts';
 
@@ -205,9 +207,12 @@ export class RoutingStore {
    * The agent took the call: on_call. Other agents ringing for it (ring-all) go back to
    * available and are listed in `released`. OFFER_GONE when the agent is no longer ringing for
    * it (the caller left, or another ring-all agent was first): hang up that agent's leg.
+   * `held`: which instance holds the call's legs, kept on the agent while it talks (see
+   * goneOwnerTalks); without it nobody ends the call if that instance dies.
    */
-  async answered(callId: string, agentId: string, now = Date.now()): Promise<AnsweredResult> {
-    const r = (await this.json(scripts.answered, callId, agentId, now)) as { changes: RawChange[]; released: string[] };
+  async answered(callId: string, agentId: string, now = Date.now(), held?: TalkHolder): Promise<AnsweredResult> {
+    const args = held ? [held.instanceId, held.legId, held.channelId ?? ''] : [];
+    const r = (await this.json(scripts.answered, callId, agentId, now, ...args)) as { changes: RawChange[]; released: string[] };
     return { changes: list(r.changes).map(toChange), released: list(r.released) };
   }
 
@@ -265,11 +270,37 @@ export class RoutingStore {
   }
 
   /**
-   * The agent's call ended: on_call -> wrap_up for the queue's wrapUpSeconds (straight to
-   * available when 0); callsToday + 1 and lastCallEndedAt = now.
+   * Agents on a call whose legs `owner` held (answered with it as holder) while it is gone
+   * (its last beat before `goneBefore`); none while it beats, so a restarted owner keeps its
+   * calls. Only it would have heard their legs end: the caller asks telephony whether each
+   * agent's leg is still there and, once it is not, ends the talk with goneTalkEnded.
    */
-  async agentCallEnded(agentId: string, now: number): Promise<CallEndedResult> {
-    const r = (await this.json(scripts.callEnded, agentId, now)) as { wrapUpSeconds: number; changes: RawChange[] };
+  async goneOwnerTalks(owner: string, goneBefore: number): Promise<GoneTalk[]> {
+    const flat = (await this.run(scripts.goneTalks, owner, goneBefore)) as string[];
+    const out: GoneTalk[] = [];
+    for (let i = 0; i + 3 < flat.length; i += 4) out.push({ agentId: flat[i]!, callId: flat[i + 1]!, legId: flat[i + 2]!, channelId: flat[i + 3] || null });
+    return out;
+  }
+
+  /**
+   * An agent of goneOwnerTalks has hung up: on_call -> wrap_up (or available) as in
+   * agentCallEnded, reason instance_lost, with the caller's channel to hang up and end. Null
+   * when `owner` beats again (restarted: the call is its own) or the agent is no longer on that
+   * call of that owner (another instance ended it first): then nothing else is to be done.
+   */
+  async goneTalkEnded(owner: string, goneBefore: number, agentId: string, callId: string, now = Date.now()): Promise<(CallEndedResult & { channelId: string | null }) | null> {
+    const r = (await this.json(scripts.goneTalkEnded, owner, goneBefore, agentId, callId, now)) as { wrapUpSeconds: number; changes: RawChange[]; channel: string };
+    const changes = list(r.changes).map(toChange);
+    return changes.length ? { wrapUpSeconds: r.wrapUpSeconds, changes, channelId: r.channel || null } : null;
+  }
+
+  /**
+   * The agent's call ended: on_call -> wrap_up for the queue's wrapUpSeconds (straight to
+   * available when 0); callsToday + 1 and lastCallEndedAt = now. With `callId`, only if the
+   * agent is on that call (INVALID_TRANSITION otherwise): a late end never ends the next call.
+   */
+  async agentCallEnded(agentId: string, now: number, callId?: string): Promise<CallEndedResult> {
+    const r = (await this.json(scripts.callEnded, agentId, now, callId ?? '')) as { wrapUpSeconds: number; changes: RawChange[] };
     return { wrapUpSeconds: r.wrapUpSeconds, changes: list(r.changes).map(toChange) };
   }
 

@@ -175,6 +175,26 @@ export interface GoneOwnerRingsResult {
   readonly lost: ReadonlyArray<{ readonly callId: string; readonly channelId: string | null }>;
 }
 
+/**
+ * Where the legs of a call an agent answers are: kept on the agent while on the call, so that
+ * if `instanceId` dies the others can end the call once the agent has hung up (goneOwnerTalks).
+ */
+export interface TalkHolder {
+  readonly instanceId: string;
+  /** The agent's leg: while it exists the agent is still on the call. */
+  readonly legId: string;
+  /** The caller's channel (null for a callback, which has none). */
+  readonly channelId: string | null;
+}
+
+/** An agent on a call whose legs an instance that is gone held (goneOwnerTalks). */
+export interface GoneTalk {
+  readonly agentId: string;
+  readonly callId: string;
+  readonly legId: string;
+  readonly channelId: string | null;
+}
+
 export interface CallEndedResult {
   /** 0 means the agent is available at once; otherwise call wrapUpEnded after this long. */
   readonly wrapUpSeconds: number;

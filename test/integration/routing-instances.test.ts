@@ -8,13 +8,14 @@ import { FakeTelephony } from '../unit/fakes/fake-telephony.ts';
 import { systemClock } from '../../src/calls/call-runner.ts';
 import { Dispatcher } from '../../src/calls/dispatcher.ts';
 import type { CallEvent } from '../../src/domain/call-event.ts';
+import type { OpsEvent } from '../../src/domain/ops-event.ts';
 import { FlowSchema } from '../../src/flows/schema.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { RedisCallRegistry } from '../../src/redis/redis-call-registry.ts';
 import { OfferRelay } from '../../src/routing/offer-relay.ts';
 import { RoutingService } from '../../src/routing/routing-service.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
-import type { RoutingTimers } from '../../src/routing/routing-timers.ts';
+import { BullRoutingTimers, type RoutingTimers } from '../../src/routing/routing-timers.ts';
 import type { QueueConfig } from '../../src/routing/types.ts';
 
 /**
@@ -24,7 +25,9 @@ import type { QueueConfig } from '../../src/routing/types.ts';
  */
 const redis = new Redis(inject('redisUrl'));
 const subscribers: Redis[] = [];
+const durable: BullRoutingTimers[] = [];
 afterAll(async () => {
+  for (const t of durable) await t.close().catch(() => undefined);
   for (const s of subscribers) s.disconnect();
   await redis.quit();
 });
@@ -42,25 +45,34 @@ const noTimers: RoutingTimers = { schedule: async () => undefined, cancel: async
 
 /**
  * One app instance's routing. `follow: false`: it never takes the offers handed to it, as an
- * instance that crashed right after its callers joined. `events`: the call events it records.
+ * instance that crashed right after its callers joined. `durableTimers`: its timers are real
+ * BullMQ jobs that fire into it (wrap-up ends on any such instance). `events`: the call events
+ * it records; `ops`: its ops events (agent.state_changed).
  */
-async function instance(prefix: string, instanceId: string, config: QueueConfig = general, opts: { follow?: boolean } = {}) {
+async function instance(prefix: string, instanceId: string, config: QueueConfig = general, opts: { follow?: boolean; durableTimers?: boolean } = {}) {
   const telephony = new FakeTelephony();
   const store = new RoutingStore(redis, prefix);
   const relay = new OfferRelay(redis, prefix, instanceId);
   const events: CallEvent[] = [];
-  const service = new RoutingService({
+  const ops: OpsEvent[] = [];
+  let timers = noTimers;
+  if (opts.durableTimers) {
+    const t = new BullRoutingTimers(inject('redisUrl'), prefix, instanceId, (job) => service.onTimer(job), createLogger('silent'));
+    durable.push(t);
+    timers = t;
+  }
+  const service: RoutingService = new RoutingService({
     store,
     relay,
     registry: new RedisCallRegistry(redis, prefix),
     queueConfig: (name) => (name === 'general' ? config : undefined),
-    ops: { append: () => undefined },
+    ops: { append: (e) => void ops.push(e) },
     events: { append: (e) => void events.push(e) },
     telephony,
     calls: { notify: () => undefined, record: () => undefined },
     log: createLogger('silent'),
     instanceId,
-    timers: noTimers,
+    timers,
     callbackEndpoint: 'PJSIP/{number}@trunk',
     now: () => Date.now(),
     setTimer: (fn, ms) => {
@@ -74,7 +86,7 @@ async function instance(prefix: string, instanceId: string, config: QueueConfig 
     await relay.follow(subscriber, () => void service.serveForwarded());
   }
   const originated = () => telephony.calls.filter((c) => c.startsWith('originate '));
-  return { service, store, telephony, relay, originated, events };
+  return { service, store, telephony, relay, originated, events, ops };
 }
 
 /** Both instances beat once, then neither beats again (a test moves a beat back by hand). */
@@ -579,5 +591,148 @@ describe('instances that are gone, found by the beat', () => {
     expect(b.telephony.calls).toContain('hangup ch-1');
     expect(b.telephony.calls.filter((c) => c.startsWith('continue '))).toEqual([]);
     expect(await redis.exists(`${prefix}channel:ch-1`)).toBe(0);
+  });
+});
+
+describe('agents on a call whose instance is gone, found by the beat', () => {
+  const fresh = () => `${inject('redisPrefix')}talk-${randomUUID().slice(0, 8)}:`;
+  const stateOf = async (store: RoutingStore, id: string) => (await store.agentState(id))?.state;
+  /** Both instances beat at once and sweep as after any beat (afterBeat), then stop beating. */
+  const beatAll = async (...xs: Array<{ relay: OfferRelay; service: RoutingService }>) => {
+    await Promise.all(xs.map((x) => x.relay.start(() => x.service.afterBeat())));
+    for (const x of xs) x.relay.stop();
+  };
+  /**
+   * B's caller on channel ch-1 (its record at `seq` as B's dispatcher registered it) is rung
+   * from B to a1 and answered: a1 is on_call, the two legs bridged on B. Returns the call and
+   * the agent's leg.
+   */
+  const answeredOnB = async (prefix: string, b: Awaited<ReturnType<typeof instance>>, seq: number) => {
+    const callId = randomUUID();
+    const registry = new RedisCallRegistry(redis, prefix);
+    await registry.register('ch-1', callId);
+    await registry.updateSeq('ch-1', seq);
+    expect(await b.service.enqueue({ callId, channelId: 'ch-1', caller: '13800138000', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' })).toMatchObject({
+      ok: true,
+    });
+    await b.service.changeAgentState('a1', 'login');
+    await waitUntil(() => b.originated().length === 1, 5_000, () => `B originated ${JSON.stringify(b.originated())}`);
+    const legId = b.originated()[0]!.split(' ')[2]!;
+    await b.service.agentLegAnswered(legId, callId, 'a1');
+    expect(await stateOf(b.store, 'a1')).toBe('on_call');
+    expect(b.telephony.calls).toContain(`addToBridge bridge-${callId} ch-1,${legId}`);
+    return { callId, legId };
+  };
+  const agentChanges = (...xs: Array<{ ops: OpsEvent[] }>) => xs.flatMap((x) => x.ops).filter((e) => e.type === 'agent.state_changed').map((e) => e.data);
+
+  it('stays on_call while its leg exists, looked at again on each beat; once the agent hangs up: wrap-up then available, the caller hung up, its record ended once (instance_lost)', async () => {
+    const prefix = fresh();
+    const wrapped: QueueConfig = { ...general, wrapUpSeconds: 1 };
+    const a = await instance(prefix, 'app-a', wrapped, { durableTimers: true });
+    const c = await instance(prefix, 'app-c', wrapped, { durableTimers: true });
+    const b = await instance(prefix, 'app-b', wrapped, { follow: false });
+    await beatOnce(a, b, c);
+    await a.store.configure([wrapped], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    const { callId, legId } = await answeredOnB(prefix, b, 4);
+    // B dies; in Asterisk the caller and the agent stay bridged in Stasis, still talking.
+    await silence(prefix, 'app-b');
+    a.telephony.liveChannels.add(legId);
+    c.telephony.liveChannels.add(legId);
+
+    for (let beat = 1; beat <= 2; beat++) {
+      await beatAll(a, c);
+      expect(await stateOf(a.store, 'a1')).toBe('on_call');
+      expect([...a.telephony.calls, ...c.telephony.calls].filter((x) => x === `channelExists ${legId}`)).toHaveLength(2 * beat);
+      // Still to be looked at on the next beat.
+      expect(await a.relay.goneToSweep()).toEqual(['app-b']);
+    }
+    expect([...a.telephony.calls, ...c.telephony.calls].filter((x) => !x.startsWith('channelExists '))).toEqual([]);
+    expect([...a.events, ...c.events]).toEqual([]);
+    expect(agentChanges(a, c)).toEqual([]);
+
+    // The agent hangs up; the caller is left alone in the bridge. Both live instances sweep at once.
+    a.telephony.liveChannels.delete(legId);
+    c.telephony.liveChannels.delete(legId);
+    await beatAll(a, c);
+    const telephony = [...a.telephony.calls, ...c.telephony.calls].filter((x) => !x.startsWith('channelExists '));
+    expect(telephony.sort()).toEqual([`destroyBridge bridge-${callId}`, 'hangup ch-1']);
+    expect([...a.events, ...c.events]).toEqual([
+      { id: expect.any(String), callId, seq: 5, type: 'call.ended', at: expect.any(String), data: { cause: 'instance_lost', instance: 'app-b' } },
+    ]);
+    expect(agentChanges(a, c)).toEqual([{ agentId: 'a1', from: 'on_call', to: 'wrap_up', reason: 'instance_lost' }]);
+    // The wrap-up is a durable timer like any other: a1 is available after the queue's 1 s.
+    await waitUntil(async () => (await stateOf(a.store, 'a1')) === 'available', 10_000, () => 'a1 did not come out of wrap-up');
+    expect(agentChanges(a, c)).toEqual([
+      { agentId: 'a1', from: 'on_call', to: 'wrap_up', reason: 'instance_lost' },
+      { agentId: 'a1', from: 'wrap_up', to: 'available', reason: null },
+    ]);
+    expect((await a.store.agentState('a1'))?.callsToday).toBe(1);
+    // Nothing left to look at; a later beat ends nothing twice.
+    expect(await a.relay.goneToSweep()).toEqual([]);
+    await beatAll(a, c);
+    expect([...a.events, ...c.events].filter((e) => e.type === 'call.ended')).toHaveLength(1);
+  });
+
+  it("an owner that was only stalled, hearing late that its agent's leg ended, does not end the call the agent has taken since", async () => {
+    const prefix = fresh();
+    const a = await instance(prefix, 'app-a');
+    const b = await instance(prefix, 'app-b', general, { follow: false });
+    await beatOnce(a, b);
+    await a.store.configure([general], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    const { callId, legId } = await answeredOnB(prefix, b, 3);
+    // B stalls past 30 s; the agent hangs up meanwhile and A's beat ends the talk (no wrap-up in this queue).
+    await silence(prefix, 'app-b');
+    await beatAll(a);
+    expect(agentChanges(a)).toEqual([{ agentId: 'a1', from: 'on_call', to: 'available', reason: 'instance_lost' }]);
+    expect(a.events.filter((e) => e.type === 'call.ended').map((e) => e.callId)).toEqual([callId]);
+    // a1 takes A's next caller.
+    const next = randomUUID();
+    expect(await a.service.enqueue({ callId: next, channelId: 'ch-9', caller: '13800138001', queue: 'general', skills: [], priority: 0, mohClass: 'default', dialed: '10010' })).toMatchObject({
+      ok: true,
+    });
+    await waitUntil(() => a.originated().length === 1, 5_000, () => `A originated ${JSON.stringify(a.originated())}`);
+    const nextLeg = a.originated()[0]!.split(' ')[2]!;
+    await a.service.agentLegAnswered(nextLeg, next, 'a1');
+    expect(await a.store.agentState('a1')).toMatchObject({ state: 'on_call', currentCallId: next });
+
+    // B runs again and hears its old leg end: a1 stays on the call it has now.
+    await b.service.channelDestroyed(legId, 16);
+    expect(await a.store.agentState('a1')).toMatchObject({ state: 'on_call', currentCallId: next, callsToday: 1 });
+    // That call ends as usual.
+    await a.service.channelDestroyed(nextLeg, 16);
+    expect(await a.store.agentState('a1')).toMatchObject({ state: 'available', callsToday: 2 });
+  });
+
+  it('leaves alone the call of an owner that beats again (restarted), even when the agent hung up meanwhile; the owner ends it itself', async () => {
+    const prefix = fresh();
+    const a = await instance(prefix, 'app-a');
+    const b = await instance(prefix, 'app-b', general, { follow: false });
+    await beatOnce(a, b);
+    await a.store.configure([general], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    const { callId, legId } = await answeredOnB(prefix, b, 2);
+    await silence(prefix, 'app-b');
+    // A finds a1 on a call of gone B, and sees its leg gone ...
+    expect(await a.store.goneOwnerTalks('app-b', Date.now() - 30_000)).toEqual([{ agentId: 'a1', callId, legId, channelId: 'ch-1' }]);
+    expect(await a.telephony.channelExists(legId)).toBe(false);
+    // ... but B beats again before A ends the talk: the step that would end it refuses.
+    await beatOnce(b);
+    expect(await a.store.goneTalkEnded('app-b', Date.now() - 30_000, 'a1', callId)).toBeNull();
+    expect(await a.store.goneOwnerTalks('app-b', Date.now() - 30_000)).toEqual([]);
+    await beatAll(a);
+    expect(await stateOf(a.store, 'a1')).toBe('on_call');
+    expect(a.telephony.calls.filter((x) => x !== `channelExists ${legId}`)).toEqual([]);
+    expect(a.events).toEqual([]);
+    expect(agentChanges(a)).toEqual([]);
+
+    // B, running again, hears the leg end and moves a1 on as after any call.
+    await b.service.channelDestroyed(legId, 16);
+    expect(await stateOf(a.store, 'a1')).toBe('available');
+    // B falls silent again later: its ended call is not found again.
+    await silence(prefix, 'app-b');
+    expect(await a.store.goneOwnerTalks('app-b', Date.now() - 30_000)).toEqual([]);
+    await beatAll(a);
+    expect(await stateOf(a.store, 'a1')).toBe('available');
+    expect(a.events).toEqual([]);
+    expect(a.telephony.calls.filter((x) => x !== `channelExists ${legId}`)).toEqual([]);
   });
 });

@@ -6,7 +6,12 @@
 --   queues / agents    set   configured queue names / agent ids
 --   a:<agent>          hash  endpoint, sk, elig, state, reason, lastEnd, calls, call, queue, since;
 --                            while ringing also ra (1: a ring-all offer) and wrap (the queue's
---                            wrap-up seconds, so call-ended need not read the queue)
+--                            wrap-up seconds, so call-ended need not read the queue); while
+--                            on a call answered through an instance also own (that instance),
+--                            leg (the agent's leg) and cch (the caller's channel, '' for a
+--                            callback), see answered.lua
+--   talks:<instance>   set   agents on a call whose legs the instance holds (answered.lua;
+--                            end-talk.lua removes them), so a gone instance's are found
 --   c:<call>           hash  queue, extras, priority, enq, owner, member, status, ringing
 --   wq:<queue>         zset  waiting calls of a queue in service order (position, waiting())
 --   wc:<queue>|<extras> zset the same calls split by class: one class = identical requirements
