@@ -40,6 +40,19 @@ const general = queue('general', {
   joinWhenEmpty: true,
 });
 
+/** The instances' clock: a caller's enqueue time is the millisecond it reads. */
+const clock = () => Date.now();
+
+/**
+ * Returns once `clock()` has moved on. Two callers that join in the same millisecond wait in the
+ * order of their call ids (the queue's tie-break), not in the order they joined: a test whose
+ * next caller must wait behind the last one lets the clock tick first.
+ */
+async function nextMillisecond(): Promise<void> {
+  const t = clock();
+  while (clock() <= t) await new Promise((r) => setTimeout(r, 1));
+}
+
 /** Timers are not what this file tests: they are accepted and never fire. */
 const noTimers: RoutingTimers = { schedule: async () => undefined, cancel: async () => undefined };
 
@@ -74,7 +87,7 @@ async function instance(prefix: string, instanceId: string, config: QueueConfig 
     instanceId,
     timers,
     callbackEndpoint: 'PJSIP/{number}@trunk',
-    now: () => Date.now(),
+    now: clock,
     setTimer: (fn, ms) => {
       const t = setTimeout(fn, ms);
       return { cancel: () => clearTimeout(t) };
@@ -259,6 +272,7 @@ describe('offers between instances', () => {
     expect(await join(callback, 'ch-1')).toMatchObject({ ok: true });
     expect(await b.service.requestCallback(callback)).toEqual({ ok: true });
     await b.service.callEnded(callback);
+    await nextMillisecond();
     expect(await join(ordinary, 'ch-2')).toMatchObject({ ok: true });
 
     // a1 comes back while B still counts as alive: the callback's offer is handed to B, which has crashed.
@@ -387,6 +401,7 @@ describe('instances that are gone, found by the beat', () => {
     await registry.register('ch-2', ordinary);
     await registry.updateSeq('ch-2', seq);
     await leaveCallback(b, callback, 'ch-1');
+    await nextMillisecond();
     expect(await join(b, ordinary, 'ch-2')).toMatchObject({ ok: true });
     return { callback, ordinary };
   };
