@@ -259,6 +259,68 @@ describe('configuration', () => {
   });
 });
 
+describe('availability entries written before cfg (an upgrade)', () => {
+  /**
+   * av entries in the text form 'lastEnd|calls|elig|sk|endpoint' and agents without a cfg entry, as
+   * the version before cfg left them: claim must read them as it reads the new ones. Two stores
+   * with the same floor and history, one of them turned back to the old form, must make the
+   * same offers, claim after claim, on a floor small enough to be read agent by agent and on one
+   * large enough for the availability indexes.
+   */
+  async function toOldForm(prefix: string) {
+    const base = `${prefix}routing:`;
+    for (const id of await redis.smembers(`${base}agents`)) {
+      const [lastEnd, calls, elig, sk, endpoint] = await redis.hmget(`${base}a:${id}`, 'lastEnd', 'calls', 'elig', 'sk', 'endpoint');
+      await redis.hdel(`${base}cfg`, id);
+      if (await redis.hexists(`${base}av`, id)) await redis.hset(`${base}av`, id, `${lastEnd}|${calls}|${elig}|${sk}|${endpoint}`);
+    }
+  }
+
+  for (const size of [6, 90]) {
+    it(`offers what the new form offers, on a floor of ${size} agents`, async () => {
+      const queues = [
+        queue('idle', { strategy: 'longest-idle', skills: [{ skill: 's', minProficiency: 2 }], wrapUpSeconds: 0 }),
+        queue('few', { strategy: 'fewest-calls', wrapUpSeconds: 0 }),
+        queue('best', { strategy: 'most-skilled', wrapUpSeconds: 0 }),
+      ];
+      const agents = Array.from({ length: size }, (_, i) => agent(`ag${String(i).padStart(3, '0')}`, { s: 1 + (i % 5), ...(i % 3 === 0 ? { english: 1 + (i % 4) } : {}) }));
+      const floors = [await fresh(queues, agents), await fresh(queues, agents)];
+      // A history, the same on both floors, so lastEnd and calls differ between agents.
+      for (const { store } of floors) {
+        for (let r = 0; r < 3; r++) {
+          for (let n = 0; n < Math.ceil(size / 3); n++) await store.enqueue(call(`h${r}-${n}`, 'few'));
+          for (const [i, o] of (await store.claim(T0)).entries()) {
+            const endedAt = T0 + r * 1000 + ((i * 7) % 5) * 100;
+            await store.answered(o.callId, o.agentId, endedAt);
+            await store.agentCallEnded(o.agentId, endedAt);
+            await store.wrapUpEnded(o.agentId, o.callId, endedAt);
+          }
+        }
+      }
+      await toOldForm(floors[1]!.prefix);
+      const offered: string[][] = [[], []];
+      for (let round = 0; round < 3; round++) {
+        for (const [f, { store }] of floors.entries()) {
+          for (const q of ['idle', 'few', 'best']) {
+            for (let n = 0; n < 2; n++) await store.enqueue(call(`${q}${round}${n}`, q, { skills: n === 1 ? ['english'] : [] }));
+          }
+          offered[f]!.push(...pairs(await store.claim(T0 + MIN * (round + 1))));
+        }
+      }
+      expect(offered[0]!.length).toBeGreaterThan(0);
+      expect(offered[1]).toEqual(offered[0]);
+    });
+  }
+
+  it('an agent configured before cfg becomes available with an entry claim reads', async () => {
+    const { store, prefix } = await fresh([queue('s', { strategy: 'most-skilled' })], [agent('low', { s: 1 }), agent('high', { s: 4 })], []);
+    await toOldForm(prefix);
+    for (const id of ['low', 'high']) await store.changeAgentState(id, 'login', undefined, T0);
+    await store.enqueue(call('x', 's'));
+    expect(pairs(await store.claim(T0))).toEqual(['x>high']);
+  });
+});
+
 describe('waiting order, priority and aging', () => {
   it('gives positions in service order; VIP priority goes ahead', async () => {
     const { store } = await fresh([queue('billing')], []);

@@ -67,7 +67,7 @@ local info_of = {}
 local function agent_info(id)
   local t = info_of[id]
   if not t then
-    t = parse_avail(id, redis.call('HGET', B .. 'av', id) or '')
+    t = parse_avail(id, redis.call('HGET', B .. 'av', id) or '', redis.call('HGET', B .. 'cfg', id))
     info_of[id] = t
   end
   return t
@@ -75,8 +75,14 @@ end
 
 local function agent_skills(id)
   local t = agent_info(id)
-  if not t.skills then t.skills = skill_map(t.sk) end
-  return t.skills
+  local sks = t.skills
+  if not sks then
+    sks = {}
+    local cfg = t.cfg
+    for i = t.sk0, #cfg, 2 do sks[cfg[i]] = cfg[i + 1] end
+    t.skills = sks
+  end
+  return sks
 end
 
 -- Skills that calls have asked for as extras (the set `xs`), read once.
@@ -153,23 +159,37 @@ local function skill_avail(s)
   return n
 end
 
--- Every available agent, read into info_of in one call.
+-- The configuration (cfg) of the agents `ids`, in as few calls as the stack allows.
+local function configs_of(ids)
+  local out = {}
+  for i = 1, #ids, 1000 do
+    local part = redis.call('HMGET', B .. 'cfg', unpack(ids, i, math.min(i + 999, #ids)))
+    for j = 1, #part do out[i + j - 1] = part[j] end
+  end
+  return out
+end
+
+-- Every available agent, read into info_of (two calls).
 local function read_all_available()
-  local all, ids = redis.call('HGETALL', B .. 'av'), {}
+  local all, ids, vals = redis.call('HGETALL', B .. 'av'), {}, {}
   for i = 1, #all, 2 do
-    local id = all[i]
-    if not info_of[id] then info_of[id] = parse_avail(id, all[i + 1]) end
-    ids[#ids + 1] = id
+    ids[#ids + 1] = all[i]
+    vals[#vals + 1] = all[i + 1]
+  end
+  local cfgs = configs_of(ids)
+  for i, id in ipairs(ids) do
+    if not info_of[id] then info_of[id] = parse_avail(id, vals[i], cfgs[i]) end
   end
   return ids
 end
 
--- Those of the agents `ids` that are available, read into info_of in one call.
+-- Those of the agents `ids` that are available, read into info_of (two calls).
 local function read_available(ids)
   local vals, out = redis.call('HMGET', B .. 'av', unpack(ids)), {}
+  local cfgs = configs_of(ids)
   for i, id in ipairs(ids) do
     if vals[i] then
-      if not info_of[id] then info_of[id] = parse_avail(id, vals[i]) end
+      if not info_of[id] then info_of[id] = parse_avail(id, vals[i], cfgs[i]) end
       out[#out + 1] = id
     end
   end
@@ -191,27 +211,47 @@ end
 -- sorted set as a listpack, where every insert scans the members before it: the first 128 of
 -- each index cost ~16k instructions apiece before the set turned into a skiplist (~2.4k), a
 -- sixth of a bulk claim.
-local SKIPLIST = string.rep('\255', 128)
+-- Made when first needed: string.rep on every claim cost 6k instructions a run.
+local SKIPLIST
 
 -- The aq/as indexes built from the available agents `ids` (in info_of), one ZADD per key.
 local function build_indexes(ids)
   drop_indexes()
-  local xs, groups = xs_set(), {}
+  local xs, groups, prof_text = xs_set(), {}, {}
   local function add(key, score, id)
     add_to(groups, key, score)
     add_to(groups, key, id)
   end
   for _, id in ipairs(ids) do
     local a = agent_info(id)
-    for q, code, sum in string.gmatch(a.elig, ELIG) do add(B .. 'aq:' .. q, num_text(agent_score(code, a.lastEnd, a.calls, tonumber(sum))), id) end
-    for skill, p in string.gmatch(a.sk, '([^,=]+)=(%d+)') do
-      if xs[skill] then add(B .. 'as:' .. skill, p, id) end
+    local cfg, sk0 = a.cfg, a.sk0
+    for i = 3, sk0 - 1, 3 do
+      local code = cfg[i + 1]
+      local score
+      if code == 'i' then score = a.last_text else score = num_text(agent_score(code, a.lastEnd, a.calls, cfg[i + 2])) end
+      add(B .. 'aq:' .. cfg[i], score, id)
+    end
+    for i = sk0, #cfg, 2 do
+      local skill = cfg[i]
+      if xs[skill] then
+        -- Proficiencies are 1..5: their text made once, not printed by redis.call each time.
+        local p = cfg[i + 1]
+        local pt = prof_text[p]
+        if not pt then
+          pt = num_text(p)
+          prof_text[p] = pt
+        end
+        add(B .. 'as:' .. skill, pt, id)
+      end
     end
   end
   for key, g in pairs(groups) do
     -- More than 64 members: skiplist from the start (also what ZINTER looks members up in fastest).
     local big = #g > 128
-    if big then redis.call('ZADD', key, 0, SKIPLIST) end
+    if big then
+      SKIPLIST = SKIPLIST or string.rep('\255', 128)
+      redis.call('ZADD', key, 0, SKIPLIST)
+    end
     for i = 1, #g, 2000 do redis.call('ZADD', key, unpack(g, i, math.min(i + 1999, #g))) end
     if big then redis.call('ZREM', key, SKIPLIST) end
   end
@@ -220,20 +260,22 @@ local function build_indexes(ids)
 end
 
 -- Without the indexes: queue -> candidates { id, score } in index order, for the
--- queues in `wanted` (all when nil), from the agents' eligibility lists (same scores as index_agent wrote),
+-- queues in `wanted` (all when nil), from the agents' av and cfg entries (scored as index_agent scores),
 -- and how many agents are a candidate of some queue: no run can offer more.
 local function few_candidates(ids, wanted)
   local by_queue, n = {}, 0
   for _, id in ipairs(ids) do
     local a = agent_info(id)
     local counted = false
-    for q, code, sum in string.gmatch(a.elig, ELIG) do
+    local cfg = a.cfg
+    for i = 3, a.sk0 - 1, 3 do
+      local q = cfg[i]
       if not wanted or wanted[q] then
         if not counted then
           counted = true
           n = n + 1
         end
-        add_to(by_queue, q, { id = id, score = agent_score(code, a.lastEnd, a.calls, tonumber(sum)) })
+        add_to(by_queue, q, { id = id, score = agent_score(cfg[i + 1], a.lastEnd, a.calls, cfg[i + 2]) })
       end
     end
   end

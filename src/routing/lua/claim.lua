@@ -313,10 +313,11 @@ for _, o in ipairs(offers) do
     local a = info_of[id] or agent_info(id)
     hdel[#hdel + 1] = id
     if idx then
-      for skill in string.gmatch(a.sk, '([^,=]+)=') do
-        if xs[skill] then add_to(zrem, B .. 'as:' .. skill, id) end
+      local cfg, sk0 = a.cfg, a.sk0
+      for i = sk0, #cfg, 2 do
+        if xs[cfg[i]] then add_to(zrem, B .. 'as:' .. cfg[i], id) end
       end
-      for qn in string.gmatch(a.elig, '([^,=]+)=') do add_to(aq_out, qn, id) end
+      for i = 3, sk0 - 1, 3 do add_to(aq_out, cfg[i], id) end
     end
     redis.call('HSET', B .. 'a:' .. id, 'state', 'ringing', 'reason', '', 'call', call_id, 'queue', q.name, 'since', now_arg, 'ra', ra, 'wrap', q.wrap)
     local n = #out

@@ -34,6 +34,7 @@ for _, a in ipairs(old_agents) do
   if a.state == 'available' then deindex_agent(a) end
   if not new_agents[a.id] then
     redis.call('DEL', B .. 'a:' .. a.id)
+    redis.call('HDEL', B .. 'cfg', a.id)
     redis.call('SREM', B .. 'agents', a.id)
   end
 end
@@ -82,6 +83,7 @@ for _, c in ipairs(cfg.agents) do
     redis.call('SADD', B .. 'agents', c.id)
   end
   redis.call('HSET', ak, 'endpoint', c.endpoint, 'sk', c.sk, 'elig', c.elig)
+  redis.call('HSET', B .. 'cfg', c.id, packed_config(c.endpoint, c.elig, c.sk))
   local a = load_agent(c.id)
   if a.state == 'available' then index_agent(a) end
   if a.state ~= 'logged_out' then add_staff('#in') end

@@ -17,8 +17,11 @@ for _, s in ipairs(split(extras)) do
   if redis.call('SADD', B .. 'xs', s) == 1 and indexed() then
     local all = redis.call('HGETALL', B .. 'av')
     for i = 1, #all, 2 do
-      local p = skill_map(parse_avail(all[i], all[i + 1]).sk)[s]
-      if p then redis.call('ZADD', B .. 'as:' .. s, p, all[i]) end
+      local t = parse_avail(all[i], all[i + 1], redis.call('HGET', B .. 'cfg', all[i]))
+      local cfg = t.cfg
+      for j = t.sk0, #cfg, 2 do
+        if cfg[j] == s then redis.call('ZADD', B .. 'as:' .. s, cfg[j + 1], all[i]) end
+      end
     end
   end
 end
