@@ -36,7 +36,8 @@ elseif #fresh > 0 then
   fresh_by_queue, fresh_n = few_candidates(read_available(fresh), nil)
 end
 local queues, in_ready = {}, {}
-for i, q in ipairs(ready) do
+for i = 1, #ready do
+  local q = ready[i]
   queues[i] = q
   in_ready[q] = true
 end
@@ -69,7 +70,8 @@ end
 if #ready > 0 and not few then offerable = total_avail end
 local idx = idx_state
 
-for qn, q in ipairs(queues) do
+for qn = 1, #queues do
+  local q = queues[qn]
   -- wrapUp is missing from entries written before it was added: call-ended then reads the queue.
   local strategy, aging, ring, wrap = string.match(confs[qn + 2] or '', '^([^,]+),([^,]+),([^,]+),?([^,]*)$')
   -- Fields set later are named (as nil) so the table is made with room for them: adding a key
@@ -95,7 +97,8 @@ for qn, q in ipairs(queues) do
     end
     if qi.small then
       qi.cand_ids = {}
-      for i, c in ipairs(qi.cands) do qi.cand_ids[i] = c.id end
+      local cands = qi.cands
+      for i = 1, #cands do qi.cand_ids[i] = cands[i].id end
     end
     if not qi.small then
       heads = class_heads(q)
@@ -113,9 +116,12 @@ for qn, q in ipairs(queues) do
       if not qi.small then return skill_avail(s) > 0 end
       if not union then
         union = {}
-        for _, cand in ipairs(qi.cands) do
+        local cands = qi.cands
+        for ci = 1, #cands do
+          local cand = cands[ci]
           -- A class's extra skills are all in xs, so the candidates' xs skills are enough.
-          for _, skill in ipairs(agent_xs(cand.id)) do union[skill] = true end
+          local cxs = agent_xs(cand.id)
+          for k = 1, #cxs do union[cxs[k]] = true end
         end
       end
       return union[s] ~= nil
@@ -130,7 +136,8 @@ for qn, q in ipairs(queues) do
         ex = { extras }
       else
         ex = split(extras)
-        for _, s in ipairs(ex) do
+        for si = 1, #ex do
+          local s = ex[si]
           if not available(s) then
             possible = false
             break
@@ -233,7 +240,7 @@ local function pop()
   return top
 end
 
-for _, c in ipairs(classes) do push(c) end
+for i = 1, #classes do push(classes[i]) end
 
 local offers = {}
 local ntaken = 0
@@ -295,7 +302,8 @@ local out = {}
 -- even if the claiming instance dies before it announces it. One RPUSH per owner; nothing
 -- without ARGV[4] (and one comparison per call, no Redis call, for a call this instance owns).
 local me, handed = ARGV[4], {}
-for _, o in ipairs(offers) do
+for oi = 1, #offers do
+  local o = offers[oi]
   local q = o.c.q
   local call_id = string.sub(o.member, 17)
   local ck = B .. 'c:' .. call_id
@@ -307,7 +315,8 @@ for _, o in ipairs(offers) do
   redis.call('HSET', ck, 'status', 'offered', 'ringing', #agents == 1 and agents[1] or table.concat(agents, ','))
   local owner = redis.call('HGET', ck, 'owner')
   local hand_to = me and owner and owner ~= me and B .. 'offers:' .. owner
-  for _, id in ipairs(agents) do
+  for ai = 1, #agents do
+    local id = agents[ai]
     -- Every offered agent came from the availability indexes, so it is available: it leaves
     -- them all (what deindex_agent does for one agent) and rings (what set_state writes).
     local a = info_of[id] or agent_info(id)
@@ -341,7 +350,8 @@ for i = 1, #hdel, 1000 do redis.call('HDEL', B .. 'av', unpack(hdel, i, math.min
 -- (a head read and not offered, or the next read one); a class whose read-ahead reached its end
 -- and was all offered is empty and leaves qh.
 local new_heads, emptied = {}, {}
-for _, c in ipairs(classes) do
+for ci = 1, #classes do
+  local c = classes[ci]
   if c.offered then
     local score
     if c.head ~= nil then
