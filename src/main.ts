@@ -230,8 +230,13 @@ export async function startHotline(config: Config, log: Logger = createLogger(co
   void routingAdmin.follow(configFollower).catch((err) => log.warn({ err: (err as Error).message }, 'not following routing config changes'));
   // Not awaited: with Redis down at startup the first beat waits for it. After each beat, once
   // routing is ready, this instance takes its own list (an offer whose notice was lost) and
-  // the offers and rings of instances that are gone are cleared.
-  void offerRelay.start(async () => (routingReady ? routing.afterBeat() : undefined)).catch((err) => log.warn({ err: (err as Error).message }, 'instance beat not started'));
+  // the offers and rings of instances that are gone are cleared. First, the calls another
+  // instance ended while this one was stalled (instance_lost) are hung up here.
+  const afterBeat = async () => {
+    await dispatcher?.hangUpCallsEndedElsewhere().catch((err) => log.warn({ err: (err as Error).message }, 'calls ended elsewhere not looked for; the next beat tries again'));
+    if (routingReady) await routing.afterBeat();
+  };
+  void offerRelay.start(afterBeat).catch((err) => log.warn({ err: (err as Error).message }, 'instance beat not started'));
   void offerRelay
     .follow(configFollower, () => {
       if (routingReady) void routing.serveForwarded().catch((err) => log.error({ err: (err as Error).message }, 'handed-over offers not served'));

@@ -23,6 +23,12 @@ export interface CallRegistry {
    * was claimed (claimEnd), so nothing more may be written for it; null: not registered.
    */
   nextSeq(channelId: string, atLeast: number): Promise<number | 'ended' | null>;
+  /**
+   * Which of `channelIds` had their end claimed (claimEnd), read in one round trip: a stalled
+   * instance that runs again asks this for its queued calls on each beat, so a caller who only
+   * waits (no event, so no nextSeq) is not left on hold after another instance ended the call.
+   */
+  claimedAmong(channelIds: readonly string[]): Promise<Set<string>>;
   lookup(channelId: string): Promise<CallRecordRef | null>;
   /**
    * Claims the right to record the end of a call nobody runs any more (closed at reconcile, or

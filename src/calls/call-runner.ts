@@ -99,6 +99,24 @@ export class CallRunner {
     return this.state.phase.kind === 'ended';
   }
 
+  /**
+   * Whether another instance may end this call's record without this runner hearing of it: the
+   * call went to a queue, and this runner has neither ended it nor begun to record its end (its
+   * own claim marks the registration ended too).
+   */
+  get endableElsewhere(): boolean {
+    return this.routed && !this.endSeq && !this.endedElsewhere && !this.ended;
+  }
+
+  /**
+   * The registration says another instance claimed the call's end (CallRegistry.claimedAmong,
+   * asked on each beat): the same as a nextSeq that answers 'ended', for a caller who only
+   * waits and so makes no event that would ask. Ignored once this runner's own claim began.
+   */
+  endedElsewhereNoticed(): void {
+    if (this.endableElsewhere) this.onEndedElsewhere();
+  }
+
   /** Records an event that is not a flow decision (call.started, facts from the dispatcher or routing). */
   record(type: CallEventType, data: Record<string, unknown>): void {
     void this.write(type, data).catch((err) => this.deps.log.error({ err, type }, 'event not recorded'));

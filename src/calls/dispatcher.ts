@@ -177,6 +177,20 @@ export class Dispatcher {
     record: (callId: string, type: CallEventType, data: Record<string, unknown>) => this.byCall.get(callId)?.record(type, data),
   };
 
+  /**
+   * Hangs up the calls another instance ended while this one was stalled (judged gone, its
+   * queued callers' records ended with instance_lost): a caller who only waits on hold makes no
+   * event that would tell its runner. Run after each of this instance's beats; one registry
+   * read for all its queued calls. Nothing is recorded: the record ended with the other
+   * instance's call.ended.
+   */
+  async hangUpCallsEndedElsewhere(): Promise<void> {
+    const queued = [...this.byChannel.values()].filter((r) => r.endableElsewhere);
+    if (queued.length === 0) return;
+    const ended = await this.deps.registry.claimedAmong(queued.map((r) => r.channelId));
+    for (const runner of queued) if (ended.has(runner.channelId)) runner.endedElsewhereNoticed();
+  }
+
   private forget(runner: CallRunner): void {
     if (this.byChannel.get(runner.channelId) === runner) this.byChannel.delete(runner.channelId);
     this.byCall.delete(runner.callId);

@@ -41,6 +41,17 @@ export class RedisCallRegistry implements CallRegistry {
     )) as number | 'ended' | null;
   }
 
+  async claimedAmong(channelIds: readonly string[]): Promise<Set<string>> {
+    // Read only, so a pipeline suffices: one round trip whatever the number of calls.
+    if (channelIds.length === 0) return new Set();
+    const pipe = this.redis.pipeline();
+    for (const id of channelIds) pipe.hexists(this.key(id), 'ended');
+    const replies = (await pipe.exec()) ?? [];
+    const failed = replies.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    return new Set(channelIds.filter((_, i) => replies[i]?.[1] === 1));
+  }
+
   async lookup(channelId: string): Promise<CallRecordRef | null> {
     const h = await this.redis.hgetall(this.key(channelId));
     if (!h.callId) return null;

@@ -47,4 +47,13 @@ describe('call registry on real Redis', () => {
     await registry.remove(ch);
     expect(await registry.nextSeq(ch, 1)).toBeNull();
   });
+
+  it('tells which of several channels had their end claimed, in one read: not an open call, nor one not registered', async () => {
+    const [open, claimed, unknown] = [`ch-${randomUUID()}`, `ch-${randomUUID()}`, `ch-${randomUUID()}`];
+    await registry.register(open, 'call-open');
+    await registry.register(claimed, 'call-claimed');
+    await registry.claimEnd(claimed);
+    expect(await registry.claimedAmong([open, claimed, unknown])).toEqual(new Set([claimed]));
+    expect(await registry.claimedAmong([])).toEqual(new Set());
+  });
 });

@@ -612,6 +612,29 @@ describe('instances that are gone, found by the beat', () => {
     expect(b.telephony.calls.filter((c) => c.startsWith('continue '))).toEqual([]);
     expect(await redis.exists(`${prefix}channel:ch-1`)).toBe(0);
   });
+
+  it("a stalled instance's caller who only waits, ended elsewhere (instance_lost): the instance's next beat hangs the caller up, records nothing, and routing forgets the caller", async () => {
+    // B's telephony is the fake of instance(): the hangup is read from what B asked of it.
+    const prefix = fresh();
+    const { a, b, dispatcher, bEvents, callId } = await stalledCaller(prefix);
+    const before = bEvents.length;
+    const left = vi.spyOn(b.service, 'callEnded');
+    expect(b.telephony.calls).not.toContain('hangup ch-1');
+
+    // B runs again; its caller presses nothing. B beats once, with main.ts's after-beat steps.
+    await b.relay.start(async () => {
+      await dispatcher.hangUpCallsEndedElsewhere();
+      await b.service.afterBeat();
+    });
+    b.relay.stop();
+    expect(b.telephony.calls).toContain('hangup ch-1');
+    await waitUntil(() => dispatcher.liveCalls === 0, 5_000, () => "B's call handler did not end");
+    expect(left).toHaveBeenCalledWith(callId);
+    expect(bEvents.slice(before)).toEqual([]);
+    expect([...a.events, ...bEvents].filter((e) => e.callId === callId && e.type === 'call.ended')).toHaveLength(1);
+    expect(b.telephony.calls.filter((c) => c.startsWith('continue '))).toEqual([]);
+    await waitUntil(async () => (await redis.exists(`${prefix}channel:ch-1`)) === 0, 5_000, () => "B's call's registration was not removed");
+  });
 });
 
 describe('agents on a call whose instance is gone, found by the beat', () => {

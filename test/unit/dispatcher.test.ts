@@ -31,6 +31,9 @@ class MemoryRegistry implements CallRegistry {
     this.map.set(ch, { ...r, seq });
     return seq;
   }
+  async claimedAmong(chs: readonly string[]) {
+    return new Set(chs.filter((ch) => this.ended.has(ch)));
+  }
   async lookup(ch: string) {
     return this.map.get(ch) ?? null;
   }
@@ -237,6 +240,43 @@ describe('dispatcher and call runner (fake telephony, real interpreter)', () => 
     expect(events.filter((e) => e.type === 'call.ended')).toHaveLength(2);
     expect(registry.claims).toEqual(['q1', 'q1', 'q2']);
     expect(registry.map.size).toBe(0);
+  });
+
+  it("after a beat, hangs up a queued call another instance ended (its caller only waits: no event asks), recording nothing; one read for the queued calls, not one whose own end is being claimed nor one never queued", async () => {
+    const { telephony, events, registry, d } = setup(undefined, acceptingQueues);
+    enter(telephony, 'q1', '10020');
+    enter(telephony, 'q2', '10020');
+    enter(telephony, 'plain', '99999');
+    await flush();
+    const callOf = (ch: string) => events.find((e) => e.type === 'call.started' && e.data.channelId === ch)!.callId;
+    const before = events.length;
+    // Another instance ended q1's record (instance_lost).
+    expect(await registry.claimEnd('q1')).toMatchObject({ callId: callOf('q1') });
+    // q2's caller hangs up: its runner claims the end, which marks its registration ended too; held there.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const claim = registry.claimEnd.bind(registry);
+    registry.claimEnd = async (ch) => {
+      const r = await claim(ch);
+      if (ch === 'q2') await held;
+      return r;
+    };
+    const asked: string[][] = [];
+    const among = registry.claimedAmong.bind(registry);
+    registry.claimedAmong = async (chs) => (asked.push([...chs]), among(chs));
+    telephony.emit({ type: 'channel.hangup_requested', channelId: 'q2', cause: 16, at });
+    await flush();
+    expect(registry.ended.has('q2')).toBe(true);
+
+    await d.hangUpCallsEndedElsewhere();
+    await flush();
+    expect(asked).toEqual([['q1']]);
+    expect(telephony.calls.filter((c) => c.startsWith('hangup '))).toEqual(['hangup q1']);
+    expect(events.slice(before)).toEqual([]);
+    expect(registry.map.has('q1')).toBe(false);
+    release();
+    await flush();
+    expect(events.slice(before).map((e) => [e.callId, e.type, e.data.cause])).toEqual([[callOf('q2'), 'call.ended', 'caller_hangup']]);
   });
 
   it('while draining, sends new calls to the dialplan apology and records them', async () => {
