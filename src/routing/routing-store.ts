@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { scripts, type LuaScript } from './lua-scripts.ts';
+import { scripts, type RoutingFunction } from './lua-scripts.ts';
 import { decodeSkills, encodeEligibility, encodeSkills, normalizeExtras } from './strategy.ts';
 import {
   AgentConfigSchema,
@@ -320,7 +320,7 @@ export class RoutingStore {
     await this.run(scripts.resetCalls, now);
   }
 
-  private run(script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+  private run(script: RoutingFunction, ...args: Array<string | number>): Promise<unknown> {
     return script.run(this.redis, [this.base, ...args]);
   }
 
@@ -391,7 +391,7 @@ export class RoutingStore {
     return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
   }
 
-  private async json(script: LuaScript, ...args: Array<string | number>): Promise<unknown> {
+  private async json(script: RoutingFunction, ...args: Array<string | number>): Promise<unknown> {
     const r = JSON.parse(String(await this.run(script, ...args))) as Partial<ScriptFailure>;
     if (r.error) throw new RoutingError(r.error, r.message ?? r.error, r.state);
     return r;

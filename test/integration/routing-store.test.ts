@@ -3,6 +3,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import '../setup/provided.ts';
 import { queue as baseQueue, call, codeOf, expectAvailabilityIndexes, MIN, T0 } from '../helpers/routing-fixtures.ts';
 import { LuaScript } from '../../src/routing/lua-scripts.ts';
+import { freePort, RedisServer } from './helpers/redis-server.ts';
 import { RoutingStore } from '../../src/routing/routing-store.ts';
 import { planClaim, queueSkillSum } from '../../src/routing/strategy.ts';
 import { RoutingError, type AgentConfig, type AgentState, type Offer, type QueueConfig, type WaitingCall } from '../../src/routing/types.ts';
@@ -246,6 +247,26 @@ describe('configuration', () => {
     expect(await redis.script('EXISTS', script.sha)).toEqual([0]);
     expect(await script.run(redis, ['hello'])).toBe('hello');
     expect(await redis.script('EXISTS', script.sha)).toEqual([1]);
+  });
+
+  it('runs as one Redis Functions library, loaded again into a server that lost it (a restart without persistence, FUNCTION FLUSH)', async () => {
+    const server = new RedisServer(await freePort());
+    await server.start();
+    const own = new Redis(server.url);
+    try {
+      const libraries = async () => ((await own.call('FUNCTION', 'LIST')) as unknown[][]).map((lib) => String(lib[1]));
+      const store = new RoutingStore(own, 'fl:');
+      await store.configure([queue('billing')], [agent('a1', { billing: 2 })], T0);
+      expect(await libraries()).toEqual([expect.stringMatching(/^hotline_routing_[0-9a-f]{12}$/)]);
+      await own.call('FUNCTION', 'FLUSH');
+      await store.changeAgentState('a1', 'login', undefined, T0);
+      await store.enqueue(call('c1', 'billing'));
+      expect(pairs(await store.claim(T0))).toEqual(['c1>a1']);
+      expect(await libraries()).toHaveLength(1);
+    } finally {
+      own.disconnect();
+      await server.stop('SHUTDOWN');
+    }
   });
 
   it('keeps every key under <prefix>routing:', async () => {

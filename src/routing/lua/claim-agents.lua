@@ -1,6 +1,8 @@
--- Candidate agents for claim (prepended to claim.lua): which classes of calls a queue's
--- available agents could serve, and those agents in strategy order, read lazily. `taken`
--- holds the agents claim has already given a call in this run.
+-- Candidate agents for claim (in the library after common.lua; claim.lua is claim's body):
+-- which classes of calls a queue's available agents could serve, and those agents in strategy
+-- order, read lazily. `taken` holds the agents claim has already given a call in this run.
+-- taken, now, total_avail, info_of, xs_cache and skill_count belong to one call: begin()
+-- (lua-scripts.ts) sets them afresh as every call starts.
 --
 -- A redis.call costs as much as dozens of Lua table operations (about 1 µs against 0.03 µs on
 -- the 2-core CI machine, more with cold caches), so this is shaped to make fewer of them: an

@@ -1,5 +1,6 @@
--- Shared by every routing script (prepended to each). ARGV[1] is the key base,
--- `${prefix}routing:`. Keys under it:
+-- Shared by every routing function: the top of the Redis Functions library (lua-scripts.ts),
+-- run once when it is loaded. B is the key base, `${prefix}routing:`, ARGV[1] of every call
+-- (set by begin() as each call starts). Keys under it:
 --   q:<queue>          hash  strategy, skills, ring, wrap, maxWait, aging
 --   qconf              hash  queue -> 'strategy,aging,ringTimeout,wrapUp', what claim reads; '#qh' = 1
 --                            once qh is built
@@ -40,7 +41,7 @@
 --                            their queues with them as the only candidates (see claim.lua)
 -- Waiting-call members are the 16-digit enqueue time followed by the call id, so calls with the
 -- same score are served in enqueue order and the member carries its own enqueue time.
-local B = ARGV[1]
+local B
 
 -- Comma-separated lists and 'key=value' lists. string.gmatch does the scanning in C, which
 -- matters: these run for every state change.
@@ -173,7 +174,7 @@ local function parse_avail(id, v, c)
   return t
 end
 
--- Whether the aq/as indexes are kept now (see av above), read once per script run.
+-- Whether the aq/as indexes are kept now (see av above), read once per call (begin() clears it).
 local idx_state
 local function indexed()
   if idx_state == nil then idx_state = redis.call('HGET', B .. 'qconf', '#idx') ~= false end

@@ -1,4 +1,4 @@
--- Prepended to call-ended.lua and gone-talk-ended.lua (after common.lua).
+-- Used by call-ended.lua and gone-talk-ended.lua (in the library after common.lua).
 -- The end of an agent's call: on_call -> wrap_up for the queue's wrap-up time (straight to
 -- available when it is 0), counting the call and its end time. `holder`: the instance whose
 -- talks set lists the agent (answered.lua), or false: the agent leaves it, with the fields that
