@@ -42,7 +42,7 @@ async function measured<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const b = before.get(cmd) ?? { calls: 0, usec: 0 };
     const n = a.calls - b.calls;
     if (cmd === 'info') continue;
-    if (cmd === 'evalsha' || cmd === 'eval') t.usec += a.usec - b.usec;
+    if (cmd === 'fcall' || cmd === 'evalsha' || cmd === 'eval') t.usec += a.usec - b.usec;
     else if (n > 0) t.cmds.set(cmd, (t.cmds.get(cmd) ?? 0) + n);
   }
   totals.set(name, t);
