@@ -402,6 +402,19 @@ describe('waiting order, priority and aging', () => {
 });
 
 describe('skill matching', () => {
+  it('indexes the holders of a skill asked for as an extra for the first time while the availability indexes are kept', async () => {
+    const agents = Array.from({ length: 80 }, (_, i) => agent(`g${String(i).padStart(2, '0')}`, { billing: 1, ...(i % 3 === 0 ? { german: 1 + (i % 5) } : {}) }));
+    const queues = [queue('billing')];
+    const { store, prefix } = await fresh(queues, agents);
+    // 80 free agents and nothing waiting: the claim builds the indexes and offers nothing.
+    expect(await store.claim(T0)).toEqual([]);
+    expect(await redis.hget(`${prefix}routing:qconf`, '#idx')).not.toBeNull();
+    await store.enqueue(call('de', 'billing', { skills: ['german'] }));
+    expect(await redis.smembers(`${prefix}routing:xs`)).toEqual(['german']);
+    await expectAvailabilityIndexes(redis, prefix, agents, queues);
+    expect(await redis.zscore(`${prefix}routing:as:german`, 'g03')).toBe('4');
+  });
+
   it('requires the queue skills at their minimum proficiency', async () => {
     const q = queue('tech', { skills: [{ skill: 'tech', minProficiency: 3 }, { skill: 'network', minProficiency: 2 }] });
     const { store } = await fresh(

@@ -221,7 +221,7 @@ end
 -- sorted set as a listpack, where every insert scans the members before it: the first 128 of
 -- each index cost ~16k instructions apiece before the set turned into a skiplist (~2.4k), a
 -- sixth of a bulk claim.
--- Made when first needed: string.rep on every claim cost 6k instructions a run.
+-- Made when first needed: the library's top level, run at FUNCTION LOAD, has no `string`.
 local SKIPLIST
 
 -- The aq/as indexes built from the available agents `ids` (in info_of), one ZADD per key.

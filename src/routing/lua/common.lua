@@ -52,13 +52,6 @@ local function split(s)
   return out
 end
 
--- 'a=1,b=2' -> { a = 1, b = 2 }
-local function skill_map(sk)
-  local out = {}
-  for skill, p in string.gmatch(sk or '', '([^,=]+)=(%d+)') do out[skill] = tonumber(p) end
-  return out
-end
-
 -- Lower is served first. Same formula as waitingScore in strategy.ts.
 local function waiting_score(aging, priority, enq)
   if aging > 0 then return enq - priority * 60000 / aging end

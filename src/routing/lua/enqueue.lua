@@ -15,13 +15,11 @@ end
 -- the indexes are kept).
 for _, s in ipairs(split(extras)) do
   if redis.call('SADD', B .. 'xs', s) == 1 and indexed() then
-    local all = redis.call('HGETALL', B .. 'av')
-    for i = 1, #all, 2 do
-      local t = parse_avail(all[i], all[i + 1], redis.call('HGET', B .. 'cfg', all[i]))
-      local cfg = t.cfg
-      for j = t.sk0, #cfg, 2 do
-        if cfg[j] == s then redis.call('ZADD', B .. 'as:' .. s, cfg[j + 1], all[i]) end
-      end
+    -- Every available agent read once per call (claim-agents.lua), whatever the skills.
+    local ids = read_all_available()
+    for i = 1, #ids do
+      local p = agent_skills(ids[i])[s]
+      if p then redis.call('ZADD', B .. 'as:' .. s, p, ids[i]) end
     end
   end
 end
