@@ -666,6 +666,17 @@ describe('agents on a call whose instance is gone, found by the beat', () => {
     expect(b.telephony.calls).toContain(`addToBridge bridge-${callId} ch-1,${legId}`);
     return { callId, legId };
   };
+  /** A and B on `general` with a1; B's caller answered by a1 (its record at `seq`); then B falls silent. */
+  const talkOfSilentB = async (seq: number) => {
+    const prefix = fresh();
+    const a = await instance(prefix, 'app-a');
+    const b = await instance(prefix, 'app-b', general, { follow: false });
+    await beatOnce(a, b);
+    await a.store.configure([general], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
+    const { callId, legId } = await answeredOnB(prefix, b, seq);
+    await silence(prefix, 'app-b');
+    return { prefix, a, b, callId, legId };
+  };
   const agentChanges = (...xs: Array<{ ops: OpsEvent[] }>) => xs.flatMap((x) => x.ops).filter((e) => e.type === 'agent.state_changed').map((e) => e.data);
 
   it('stays on_call while its leg exists, looked at again on each beat; once the agent hangs up: wrap-up then available, the caller hung up, its record ended once (instance_lost)', async () => {
@@ -717,14 +728,8 @@ describe('agents on a call whose instance is gone, found by the beat', () => {
   });
 
   it("an owner that was only stalled, hearing late that its agent's leg ended, does not end the call the agent has taken since", async () => {
-    const prefix = fresh();
-    const a = await instance(prefix, 'app-a');
-    const b = await instance(prefix, 'app-b', general, { follow: false });
-    await beatOnce(a, b);
-    await a.store.configure([general], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
-    const { callId, legId } = await answeredOnB(prefix, b, 3);
     // B stalls past 30 s; the agent hangs up meanwhile and A's beat ends the talk (no wrap-up in this queue).
-    await silence(prefix, 'app-b');
+    const { a, b, callId, legId } = await talkOfSilentB(3);
     await beatAll(a);
     expect(agentChanges(a)).toEqual([{ agentId: 'a1', from: 'on_call', to: 'available', reason: 'instance_lost' }]);
     expect(a.events.filter((e) => e.type === 'call.ended').map((e) => e.callId)).toEqual([callId]);
@@ -747,13 +752,7 @@ describe('agents on a call whose instance is gone, found by the beat', () => {
   });
 
   it('leaves alone the call of an owner that beats again (restarted), even when the agent hung up meanwhile; the owner ends it itself', async () => {
-    const prefix = fresh();
-    const a = await instance(prefix, 'app-a');
-    const b = await instance(prefix, 'app-b', general, { follow: false });
-    await beatOnce(a, b);
-    await a.store.configure([general], [{ id: 'a1', endpoint: 'PJSIP/a1', skills: { general: 3 } }]);
-    const { callId, legId } = await answeredOnB(prefix, b, 2);
-    await silence(prefix, 'app-b');
+    const { prefix, a, b, callId, legId } = await talkOfSilentB(2);
     // A finds a1 on a call of gone B, and sees its leg gone ...
     expect(await a.store.goneOwnerTalks('app-b', Date.now() - 30_000)).toEqual([{ agentId: 'a1', callId, legId, channelId: 'ch-1' }]);
     expect(await a.telephony.channelExists(legId)).toBe(false);
